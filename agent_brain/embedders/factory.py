@@ -1,0 +1,51 @@
+"""Build the embedder the ``embedding:`` configuration asks for."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from agent_brain.config import EmbeddingSettings
+from agent_brain.embedders.base import Embedder
+from agent_brain.embedders.hashing import HashingEmbedder
+from agent_brain.errors import ConfigError
+
+
+def load_embedder(settings: EmbeddingSettings) -> Embedder:
+    """``auto`` prefers sentence-transformers when it is installed and the model loads
+    offline, and otherwise falls back to the deterministic hashing embedder; the returned
+    embedder's ``model_id`` says which one it is."""
+    provider = settings.provider
+    if provider == "hash":
+        return HashingEmbedder(settings.dimension)
+    if provider == "auto":
+        if importlib.util.find_spec("sentence_transformers") is None:
+            return HashingEmbedder(settings.dimension)
+        try:
+            embedder = _sentence_transformers(settings)
+        except ConfigError:
+            return HashingEmbedder(settings.dimension)
+        if embedder.dimension != settings.dimension:
+            return HashingEmbedder(settings.dimension)
+        return embedder
+    if provider == "sentence-transformers":
+        embedder = _sentence_transformers(settings)
+    else:
+        raise ConfigError(
+            f"embedding.provider {provider!r} is not available in this build",
+            hint="use 'auto', 'hash' or 'sentence-transformers'",
+        )
+    if embedder.dimension != settings.dimension:
+        raise ConfigError(
+            f"embedding.dimension is {settings.dimension} but {settings.model!r} produces "
+            f"{embedder.dimension}-dimensional vectors",
+            hint=f"set embedding.dimension: {embedder.dimension}",
+        )
+    return embedder
+
+
+def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    from agent_brain.embedders.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.model, device=settings.device, batch_size=settings.batch_size
+    )

@@ -1,0 +1,132 @@
+"""Text → BM25 terms, the way PostgreSQL's ``english`` text-search configuration does it.
+
+Both backends must rank alike, so this analyzer mirrors PostgreSQL's default parser and the
+``english`` configuration for the token kinds prose is made of:
+
+* words (letters only): lowercased, dropped if a stop word, Snowball-English stemmed;
+* letter+digit words (``cd4``, ``h2o``) and numbers (``2019``, ``-19``, ``0.05``, ``1e-5``):
+  lowercased, kept as they are;
+* hyphenated words (``t-cells``, ``il-1β``): the whole compound *and* each part, as
+  PostgreSQL's ``asciihword``/``numhword`` plus ``hword_part`` tokens; a part made only of
+  digits is not a word part, so ``covid-19`` is ``covid`` and ``-19``, as in PostgreSQL;
+* dotted or slashed ASCII tokens (``e.g``, ``u.s``, ``10mg/kg``, ``/ml``) and e-mail
+  addresses: lowercased, kept whole (PostgreSQL's ``file``, ``host``, ``email`` tokens);
+* a minus sign right after a hyphenated word is a hyphen, not a sign (``mda-mb-231`` gives
+  ``231``), while after a plain word it is a sign (``mmp-1`` gives ``mmp`` and ``-1``).
+
+URLs, XML tags and entities are rarer in prose and are only approximated.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+
+from agent_brain.keyword.stopwords import ENGLISH_STOP_WORDS
+
+_PART = r"\d*[^\W\d_][^\W_]*"  # an alphanumeric run that holds at least one letter
+_LABEL = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+_TOKEN = re.compile(
+    r"(?P<email>[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    rf"|(?P<url>(?:https?|ftp)://(?P<host>{_LABEL}(?:\.{_LABEL})+)(?P<urlpath>/[\w.~%?=&+#/-]*)?)"
+    rf"|(?P<hostname>{_LABEL}(?:\.{_LABEL})*\.[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w/])"
+    r"|(?P<sfloat>[-+]?\d+(?:\.\d+)?[eE][-+]?\d+)(?![^\W_])"
+    r"|(?P<float>[-+]?\d+\.\d+)"
+    rf"|(?P<hyphen>{_PART}(?:-{_PART})+)"
+    r"|(?P<path>(?:/[A-Za-z0-9_]|[A-Za-z0-9_]+[./][A-Za-z0-9_])[A-Za-z0-9_-]*"
+    r"(?:[./][A-Za-z0-9_-]+)*)"
+    r"|(?P<int>[-+]\d+)"
+    r"|(?P<word>[^\W_]+)"
+)
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Python's \w counts superscripts and vulgar fractions (``²``, ``½``) as word characters;
+# PostgreSQL's parser does not, so they become separators before tokenizing.
+_NOT_WORD = {
+    cp: " "
+    for cp in range(0x110000)
+    if chr(cp).isnumeric() and not chr(cp).isdecimal() and not chr(cp).isalpha()
+}
+
+ANALYZERS = ("english", "simple")
+
+
+class Analyzer:
+    """Turns text into a list of terms; ``len(terms)`` is the document length BM25 uses.
+
+    ``language="simple"`` lowercases and splits the same way but neither drops stop words
+    nor stems (PostgreSQL's ``simple`` configuration).
+    """
+
+    def __init__(self, language: str = "english") -> None:
+        if language not in ANALYZERS:
+            raise ValueError(f"unknown analyzer {language!r}; expected one of {ANALYZERS}")
+        self.language = language
+        self._stemmer = Stemmer.Stemmer("english") if language == "english" else None
+        self._stop = ENGLISH_STOP_WORDS if language == "english" else frozenset()
+        self._lock = threading.Lock()  # PyStemmer objects are not thread-safe
+        self._word = lru_cache(maxsize=200_000)(self._analyze_word)
+
+    def terms(self, text: str) -> list[str]:
+        out: list[str] = []
+        append = out.append
+        word = self._word
+        compound_end = -1
+        for match in _TOKEN.finditer(text.translate(_NOT_WORD)):
+            kind = match.lastgroup
+            token = match.group().lower()
+            if kind == "int" and match.start() == compound_end:
+                token = token[1:]
+            if kind == "word":
+                if _LETTERS.fullmatch(token):
+                    stem = word(token)
+                    if stem is not None:
+                        append(stem)
+                else:
+                    append(token)
+            elif kind == "url":
+                host, path = match.group("host").lower(), match.group("urlpath")
+                if path:
+                    append(token.split("://", 1)[1])
+                append(host)
+                if path:
+                    append(path.lower())
+            elif kind == "hyphen":
+                compound_end = match.end()
+                parts = token.split("-")
+                if all(_LETTERS.fullmatch(p) for p in parts):
+                    append(self._stem_compound(token))
+                else:
+                    append(token)
+                for part in parts:
+                    if _LETTERS.fullmatch(part):
+                        stem = word(part)
+                        if stem is not None:
+                            append(stem)
+                    else:
+                        append(part)
+            else:
+                append(token)
+        return out
+
+    def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.terms(text) for text in texts]
+
+    def _analyze_word(self, word: str) -> str | None:
+        if word in self._stop:
+            return None
+        if self._stemmer is None:
+            return word
+        with self._lock:
+            stem: str = self._stemmer.stemWord(word)
+        return stem
+
+    def _stem_compound(self, compound: str) -> str:
+        if self._stemmer is None:
+            return compound
+        with self._lock:
+            stem: str = self._stemmer.stemWord(compound)
+        return stem

@@ -1,0 +1,327 @@
+"""An in-memory BM25 index for one namespace, updated in place on every write.
+
+Scores equal ``rank_bm25.BM25Okapi`` on the same tokens (same IDF, including its floor of
+``epsilon * mean IDF`` for terms in more than half of the documents), so the embedded backend
+ranks like the reference implementation and like the PostgreSQL backend's SQL.
+
+Layout, chosen so a write costs time proportional to the batch and a query is a few numpy
+passes: every live document owns a *slot*; each term owns growable arrays of (slot, tf)
+postings. Removing a document only marks its slot dead and corrects the statistics; the dead
+postings are skipped at query time and dropped by an occasional compaction (amortised O(1)).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_INITIAL = 16
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    id: str
+    score: float
+    """Raw BM25 (BM25Okapi's scale)."""
+
+
+class _Postings:
+    """Growable (slot, tf) arrays of one term."""
+
+    __slots__ = ("size", "slots", "tfs")
+
+    def __init__(self) -> None:
+        self.slots = np.empty(4, dtype=np.int32)
+        self.tfs = np.empty(4, dtype=np.float32)
+        self.size = 0
+
+    def extend(self, slots: Sequence[int], tfs: Sequence[int]) -> None:
+        n = len(slots)
+        end = self.size + n
+        if end > self.slots.shape[0]:
+            capacity = max(end, 2 * self.slots.shape[0])
+            self.slots = np.resize(self.slots, capacity)
+            self.tfs = np.resize(self.tfs, capacity)
+        self.slots[self.size:end] = slots
+        self.tfs[self.size:end] = tfs
+        self.size = end
+
+
+class BM25Index:
+    """BM25 over one namespace. Thread-safe: writers and readers share one lock."""
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
+        self.k1, self.b, self.epsilon = float(k1), float(b), float(epsilon)
+        self._lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every document (the parameters stay)."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        self._slot_of: dict[str, int] = {}
+        self._ids: list[str | None] = []
+        self._lengths = np.zeros(_INITIAL, dtype=np.float64)
+        self._alive = np.zeros(_INITIAL, dtype=bool)
+        self._doc_terms: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None] = []
+        self._term_id: dict[str, int] = {}
+        self._terms: list[str] = []
+        self._df = np.zeros(_INITIAL, dtype=np.int64)
+        self._postings: list[_Postings] = []
+        self._total_length = 0.0
+        self._dead_postings = 0
+        self._live_postings = 0
+        self._idf_cache: tuple[np.ndarray[Any, Any], float] | None = None
+
+    # ------------------------------------------------------------------ statistics
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._slot_of
+
+    @property
+    def average_length(self) -> float:
+        return self._total_length / len(self._slot_of) if self._slot_of else 0.0
+
+    def document_frequency(self, term: str) -> int:
+        tid = self._term_id.get(term)
+        return 0 if tid is None else int(self._df[tid])
+
+    def ids(self) -> list[str]:
+        return list(self._slot_of)
+
+    # ------------------------------------------------------------------ writes
+    def upsert(self, docs: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Add or replace documents given as ``(id, terms)``."""
+        with self._lock:
+            grouped: dict[int, tuple[list[int], list[int]]] = {}
+            for doc_id, terms in docs:
+                if doc_id in self._slot_of:
+                    self._remove_one(doc_id)
+                slot = self._new_slot(doc_id, len(terms))
+                counts = Counter(terms)
+                term_ids = np.fromiter(
+                    (self._intern(t) for t in counts), dtype=np.int32, count=len(counts)
+                )
+                tfs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+                self._doc_terms[slot] = (term_ids, tfs)
+                self._df[term_ids] += 1
+                self._live_postings += len(counts)
+                for tid, tf in zip(term_ids.tolist(), counts.values(), strict=True):
+                    group = grouped.get(tid)
+                    if group is None:
+                        grouped[tid] = ([slot], [tf])
+                    else:
+                        group[0].append(slot)
+                        group[1].append(tf)
+            for tid, (slots, tfs_list) in grouped.items():
+                self._postings[tid].extend(slots, tfs_list)
+            self._idf_cache = None
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove documents by id; unknown ids are ignored. Returns how many were removed."""
+        with self._lock:
+            removed = 0
+            for doc_id in ids:
+                if doc_id in self._slot_of:
+                    self._remove_one(doc_id)
+                    removed += 1
+            if removed:
+                self._idf_cache = None
+                if self._dead_postings > max(1024, self._live_postings):
+                    self._compact()
+            return removed
+
+    # ------------------------------------------------------------------ queries
+    def search(
+        self,
+        query_terms: Sequence[str],
+        top_k: int,
+        accept: Callable[[str], bool] | None = None,
+    ) -> list[KeywordHit]:
+        """Best ``top_k`` documents holding at least one query term, by (-score, id).
+
+        ``accept`` filters candidates in rank order, so a filter never shortens the list
+        below ``min(top_k, matching documents that hold a query term)``.
+        """
+        with self._lock:
+            scores, candidates = self._score(query_terms)
+            if candidates.size == 0:
+                return []
+            if accept is None:
+                candidates = _ties_inclusive_top(scores, candidates, top_k)
+            hits: list[KeywordHit] = []
+            for slot in self._ordered(scores, candidates):
+                doc_id = self._ids[slot]
+                assert doc_id is not None
+                if accept is None or accept(doc_id):
+                    hits.append(KeywordHit(doc_id, float(scores[slot])))
+                    if len(hits) == top_k:
+                        break
+            return hits
+
+    def max_score(self, query_terms: Sequence[str]) -> float:
+        """The largest BM25 score ``query_terms`` could reach in this namespace: each
+        positive-IDF term saturated (tf → ∞ in a zero-length document)."""
+        with self._lock:
+            idf, _ = self._idf()
+            total = 0.0
+            for term, qtf in Counter(query_terms).items():
+                tid = self._term_id.get(term)
+                if tid is not None and self._df[tid] > 0 and idf[tid] > 0:
+                    total += qtf * float(idf[tid]) * (self.k1 + 1)
+            return total
+
+    def scores_for(self, query_terms: Sequence[str]) -> dict[str, float]:
+        """Every live document's score (zero included), as ``BM25Okapi.get_scores`` gives."""
+        with self._lock:
+            scores, _ = self._score(query_terms)
+            return {doc_id: float(scores[slot]) for doc_id, slot in self._slot_of.items()}
+
+    # ------------------------------------------------------------------ internals
+    def _score(
+        self, query_terms: Sequence[str]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        capacity = len(self._ids)
+        scores = np.zeros(capacity, dtype=np.float64)
+        touched = np.zeros(capacity, dtype=bool)
+        if not self._slot_of:
+            return scores, np.empty(0, dtype=np.int64)
+        idf, _ = self._idf()
+        k1, b = self.k1, self.b
+        norm = k1 * (1.0 - b + b * self._lengths[:capacity] / self.average_length)
+        for term, qtf in Counter(query_terms).items():
+            tid = self._term_id.get(term)
+            if tid is None or self._df[tid] == 0:
+                continue
+            postings = self._postings[tid]
+            slots = postings.slots[: postings.size]
+            tf = postings.tfs[: postings.size].astype(np.float64)
+            weight = qtf * float(idf[tid])
+            scores[slots] += weight * (tf * (k1 + 1.0)) / (tf + norm[slots])
+            touched[slots] = True
+        touched &= self._alive[:capacity]
+        return scores, np.flatnonzero(touched)
+
+    def _ordered(
+        self, scores: np.ndarray[Any, Any], candidates: np.ndarray[Any, Any]
+    ) -> list[int]:
+        """Candidate slots by descending score, equal scores by id (as SQL's ORDER BY)."""
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        ranked = scores[order]
+        if ranked.size < 2 or not np.any(ranked[1:] == ranked[:-1]):
+            plain: list[int] = order.tolist()
+            return plain
+        slots: list[int] = order.tolist()
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1], [True])))
+        ids = self._ids
+        for start, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            if end - start > 1:
+                slots[start:end] = sorted(slots[start:end], key=lambda s: ids[s] or "")
+        return slots
+
+    def _idf(self) -> tuple[np.ndarray[Any, Any], float]:
+        if self._idf_cache is None:
+            n = len(self._slot_of)
+            df = self._df[: len(self._terms)].astype(np.float64)
+            live = df > 0
+            idf = np.zeros_like(df)
+            idf[live] = np.log(n - df[live] + 0.5) - np.log(df[live] + 0.5)
+            mean = float(idf[live].mean()) if live.any() else 0.0
+            idf[live & (idf < 0)] = self.epsilon * mean
+            self._idf_cache = (idf, mean)
+        return self._idf_cache
+
+    def _intern(self, term: str) -> int:
+        tid = self._term_id.get(term)
+        if tid is None:
+            tid = len(self._terms)
+            self._term_id[term] = tid
+            self._terms.append(term)
+            self._postings.append(_Postings())
+            if tid >= self._df.shape[0]:
+                self._df = np.concatenate([self._df, np.zeros_like(self._df)])
+        return tid
+
+    def _new_slot(self, doc_id: str, length: int) -> int:
+        slot = len(self._ids)
+        if slot >= self._lengths.shape[0]:
+            self._lengths = np.concatenate([self._lengths, np.zeros_like(self._lengths)])
+            self._alive = np.concatenate([self._alive, np.zeros_like(self._alive)])
+        self._ids.append(doc_id)
+        self._doc_terms.append(None)
+        self._slot_of[doc_id] = slot
+        self._lengths[slot] = length
+        self._alive[slot] = True
+        self._total_length += length
+        return slot
+
+    def _remove_one(self, doc_id: str) -> None:
+        slot = self._slot_of.pop(doc_id)
+        terms = self._doc_terms[slot]
+        assert terms is not None
+        term_ids, _ = terms
+        self._df[term_ids] -= 1
+        self._live_postings -= term_ids.size
+        self._dead_postings += term_ids.size
+        self._total_length -= self._lengths[slot]
+        self._alive[slot] = False
+        self._ids[slot] = None
+        self._doc_terms[slot] = None
+
+    def _compact(self) -> None:
+        """Renumber live slots densely and drop dead postings: O(index size), run only when
+        dead postings outnumber live ones, so its cost per write stays constant on average."""
+        live = [(doc_id, slot) for doc_id, slot in self._slot_of.items()]
+        live.sort(key=lambda item: item[1])
+        old_slots = np.array([slot for _, slot in live], dtype=np.int64)
+        remap = np.full(len(self._ids), -1, dtype=np.int64)
+        remap[old_slots] = np.arange(old_slots.size)
+        capacity = max(_INITIAL, 2 * old_slots.size)
+        lengths = np.zeros(capacity, dtype=np.float64)
+        lengths[: old_slots.size] = self._lengths[old_slots]
+        alive = np.zeros(capacity, dtype=bool)
+        alive[: old_slots.size] = True
+        for postings in self._postings:
+            if postings.size == 0:
+                continue
+            slots = postings.slots[: postings.size]
+            new = remap[slots]
+            keep = new >= 0
+            postings.slots = new[keep].astype(np.int32)
+            postings.tfs = postings.tfs[: postings.size][keep]
+            postings.size = int(postings.slots.shape[0])
+        self._ids = [doc_id for doc_id, _ in live]
+        self._doc_terms = [self._doc_terms[slot] for _, slot in live]
+        self._slot_of = {doc_id: i for i, (doc_id, _) in enumerate(live)}
+        self._lengths, self._alive = lengths, alive
+        self._dead_postings = 0
+
+
+def _ties_inclusive_top(
+    scores: np.ndarray[Any, Any], candidates: np.ndarray[Any, Any], top_k: int
+) -> np.ndarray[Any, Any]:
+    """The candidates that can reach the top ``top_k``, keeping every tie of the k-th score
+    so that the id tie-break stays exact."""
+    if candidates.size <= top_k:
+        return candidates
+    values = scores[candidates]
+    kth = np.partition(values, candidates.size - top_k)[candidates.size - top_k]
+    kept: np.ndarray[Any, Any] = candidates[values >= kth]
+    return kept
+
+
+def saturate(score: float, max_score: float) -> float:
+    """BM25 mapped to [0, 1] as a fraction of the query's best attainable score."""
+    if max_score <= 0 or score <= 0 or math.isnan(score):
+        return 0.0
+    return min(1.0, score / max_score)
