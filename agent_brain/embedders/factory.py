@@ -13,7 +13,9 @@ from agent_brain.errors import ConfigError
 def load_embedder(settings: EmbeddingSettings) -> Embedder:
     """``auto`` prefers sentence-transformers when it is installed and the model loads
     offline, and otherwise falls back to the deterministic hashing embedder; the returned
-    embedder's ``model_id`` says which one it is."""
+    embedder's ``model_id`` says which one it is. ``openai`` and ``ollama`` call an HTTP
+    service (``embedding.base_url``); their vectors must have ``embedding.dimension``
+    components, which is checked on the first reply."""
     provider = settings.provider
     if provider == "hash":
         return HashingEmbedder(settings.dimension)
@@ -27,12 +29,20 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
         if embedder.dimension != settings.dimension:
             return HashingEmbedder(settings.dimension)
         return embedder
+    if provider == "openai":
+        from agent_brain.embedders.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings)
+    if provider == "ollama":
+        from agent_brain.embedders.ollama import OllamaEmbedder
+
+        return OllamaEmbedder(settings)
     if provider == "sentence-transformers":
         embedder = _sentence_transformers(settings)
     else:
         raise ConfigError(
             f"embedding.provider {provider!r} is not available in this build",
-            hint="use 'auto', 'hash' or 'sentence-transformers'",
+            hint="use 'auto', 'hash', 'sentence-transformers', 'openai' or 'ollama'",
         )
     if embedder.dimension != settings.dimension:
         raise ConfigError(

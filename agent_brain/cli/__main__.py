@@ -1,0 +1,5 @@
+"""``python -m agent_brain.cli``."""
+
+from agent_brain.cli import main
+
+main()
