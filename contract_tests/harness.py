@@ -7,6 +7,7 @@ backend by adding its harness to :data:`HARNESSES`; no test changes.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -92,13 +93,11 @@ class ChromaServerHarness:
         self._port = _free_port()
         data = Path(tempfile.mkdtemp(prefix="chroma-server-", dir=workdir))
         self._log = data / "server.log"
-        with self._log.open("wb") as log:
-            self._process = subprocess.Popen(
-                [chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                 "--port", str(self._port)],
-                stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            )
+        self._process = _spawn(
+            [chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+             "--port", str(self._port)],
+            self._log,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -107,7 +106,7 @@ class ChromaServerHarness:
                 with socket.create_connection(("127.0.0.1", self._port), timeout=0.5):
                     return
             except OSError:
-                time.sleep(0.2)
+                await asyncio.sleep(0.2)
         raise RuntimeError(f"chroma run did not listen within 60 s:\n{self._log.read_text()}")
 
     async def new_store(self, workdir: Path) -> AgentBrainConfig:
@@ -138,6 +137,14 @@ class ChromaServerHarness:
                 self._process.wait(10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+
+
+def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
 
 
 def _free_port() -> int:

@@ -172,7 +172,7 @@ class ChromaBackend:
     ) -> int:
         check_namespace(namespace)
         node = parse_filter(filters)
-        if ids is None and filters is None:
+        if ids is None and node is None:
             raise InvalidInputError(
                 "delete() needs ids, filters or both; deleting everything is reset()'s job",
                 hint=f"call reset(namespace={namespace!r}) to empty the namespace",

@@ -32,8 +32,15 @@ def upsert(
     """Write ``records`` (and their sidecar ``rows``); ``existing`` are the ids already
     stored, whose previous versions are journaled for rollback."""
     old = store.fetch(namespace, existing) if existing else {}
-    present = set(old)
-    added = [r.id for r in records if r.id not in present]
+    added = [r.id for r in records if r.id not in old]
+    for record in records:
+        previous = old.get(record.id)
+        if previous is not None and previous.metadata:
+            # Chroma merges metadata on upsert; a key set to None is removed instead.
+            stale = {key: None for key in previous.metadata
+                     if record.metadata is None or key not in record.metadata}
+            if stale:
+                record.metadata = {**(record.metadata or {}), **stale}
     seq = sidecar.begin(namespace, "upsert",
                         {"added": added, "old": [r.to_json() for r in old.values()]})
     try:
@@ -80,8 +87,11 @@ def recover(store: ChromaStore, sidecar: Sidecar) -> list[JournalEntry]:
 
 def _restore(store: ChromaStore, namespace: str, added: Sequence[str],
              old: Sequence[Record]) -> None:
-    if added:
-        store.delete(namespace, added)
+    """Delete what the write touched, then put the previous versions back whole (an upsert
+    over a half-written record would merge its metadata keys)."""
+    touched = [*added, *(record.id for record in old)]
+    if touched:
+        store.delete(namespace, touched)
     if old:
         store.upsert(namespace, old)
 
