@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -51,6 +51,12 @@ _NOT_WORD = {
     if chr(cp).isnumeric() and not chr(cp).isdecimal() and not chr(cp).isalpha()
 }
 
+# Characters that never start or end a token: stripping them off a whitespace-separated
+# piece leaves the tokens the full tokenizer would find, so plain words take a fast path.
+_EDGE = "".join(sorted(set(",;:!?()[]{}<>\"'`*|=~^%&$#\u2018\u2019\u201c\u201d.")))
+_UNSEEN = object()
+_WORD_CACHE = 500_000
+
 ANALYZERS = ("english", "simple")
 
 
@@ -69,13 +75,32 @@ class Analyzer:
         self._stop = ENGLISH_STOP_WORDS if language == "english" else frozenset()
         self._lock = threading.Lock()  # PyStemmer objects are not thread-safe
         self._word = lru_cache(maxsize=200_000)(self._analyze_word)
+        self._words: dict[str, object] = {}  # raw plain word -> stem (None: a stop word)
 
     def terms(self, text: str) -> list[str]:
         out: list[str] = []
         append = out.append
+        words = self._words
+        for piece in text.translate(_NOT_WORD).split():
+            core = piece.strip(_EDGE)
+            if core.isalpha():  # the common case: one plain word, maybe with punctuation
+                stem = words.get(core, _UNSEEN)
+                if stem is _UNSEEN:
+                    stem = self._analyze_word(core.lower())
+                    if len(words) >= _WORD_CACHE:
+                        words.clear()
+                    words[core] = stem
+                if stem is not None:
+                    append(stem)
+            elif core:
+                self._tokens(piece, append)
+        return out
+
+    def _tokens(self, piece: str, append: Callable[[str], None]) -> None:
+        """The general tokenizer, for a whitespace-free piece that is not a plain word."""
         word = self._word
         compound_end = -1
-        for match in _TOKEN.finditer(text.translate(_NOT_WORD)):
+        for match in _TOKEN.finditer(piece):
             kind = match.lastgroup
             token = match.group().lower()
             if kind == "int" and match.start() == compound_end:
@@ -110,7 +135,6 @@ class Analyzer:
                         append(part)
             else:
                 append(token)
-        return out
 
     def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.terms(text) for text in texts]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 _INITIAL = 16
+_SATURATION_CACHE_TERMS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +34,21 @@ class KeywordHit:
 
 
 class _Postings:
-    """Growable (slot, tf) arrays of one term."""
+    """Append-only (slot, tf) columns of one term, in C arrays (cheap to append; read as
+    zero-copy numpy views while the index lock is held)."""
 
-    __slots__ = ("size", "slots", "tfs")
+    __slots__ = ("slots", "tfs")
 
     def __init__(self) -> None:
-        self.slots = np.empty(4, dtype=np.int32)
-        self.tfs = np.empty(4, dtype=np.float32)
-        self.size = 0
+        self.slots = array("i")
+        self.tfs = array("d")
 
-    def extend(self, slots: Sequence[int], tfs: Sequence[int]) -> None:
-        n = len(slots)
-        end = self.size + n
-        if end > self.slots.shape[0]:
-            capacity = max(end, 2 * self.slots.shape[0])
-            self.slots = np.resize(self.slots, capacity)
-            self.tfs = np.resize(self.tfs, capacity)
-        self.slots[self.size:end] = slots
-        self.tfs[self.size:end] = tfs
-        self.size = end
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def views(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        return (np.frombuffer(self.slots, dtype=np.int32),
+                np.frombuffer(self.tfs, dtype=np.float64))
 
 
 class BM25Index:
@@ -80,6 +78,13 @@ class BM25Index:
         self._dead_postings = 0
         self._live_postings = 0
         self._idf_cache: tuple[np.ndarray[Any, Any], float] | None = None
+        self._saturation_cache: dict[
+            int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+
+    def _changed(self) -> None:
+        """Every write moves N, df or the average length: drop what depends on them."""
+        self._idf_cache = None
+        self._saturation_cache.clear()
 
     # ------------------------------------------------------------------ statistics
     def __len__(self) -> int:
@@ -103,29 +108,23 @@ class BM25Index:
     def upsert(self, docs: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Add or replace documents given as ``(id, terms)``."""
         with self._lock:
-            grouped: dict[int, tuple[list[int], list[int]]] = {}
+            postings = self._postings
+            intern = self._intern
             for doc_id, terms in docs:
                 if doc_id in self._slot_of:
                     self._remove_one(doc_id)
                 slot = self._new_slot(doc_id, len(terms))
                 counts = Counter(terms)
-                term_ids = np.fromiter(
-                    (self._intern(t) for t in counts), dtype=np.int32, count=len(counts)
-                )
-                tfs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+                term_ids = np.fromiter(map(intern, counts), dtype=np.int32, count=len(counts))
+                tfs = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
                 self._doc_terms[slot] = (term_ids, tfs)
                 self._df[term_ids] += 1
                 self._live_postings += len(counts)
                 for tid, tf in zip(term_ids.tolist(), counts.values(), strict=True):
-                    group = grouped.get(tid)
-                    if group is None:
-                        grouped[tid] = ([slot], [tf])
-                    else:
-                        group[0].append(slot)
-                        group[1].append(tf)
-            for tid, (slots, tfs_list) in grouped.items():
-                self._postings[tid].extend(slots, tfs_list)
-            self._idf_cache = None
+                    column = postings[tid]
+                    column.slots.append(slot)
+                    column.tfs.append(tf)
+            self._changed()
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove documents by id; unknown ids are ignored. Returns how many were removed."""
@@ -136,7 +135,7 @@ class BM25Index:
                     self._remove_one(doc_id)
                     removed += 1
             if removed:
-                self._idf_cache = None
+                self._changed()
                 if self._dead_postings > max(1024, self._live_postings):
                     self._compact()
             return removed
@@ -192,25 +191,40 @@ class BM25Index:
         self, query_terms: Sequence[str]
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         capacity = len(self._ids)
-        scores = np.zeros(capacity, dtype=np.float64)
-        touched = np.zeros(capacity, dtype=bool)
         if not self._slot_of:
-            return scores, np.empty(0, dtype=np.int64)
+            return np.zeros(capacity), np.empty(0, dtype=np.int64)
         idf, _ = self._idf()
-        k1, b = self.k1, self.b
-        norm = k1 * (1.0 - b + b * self._lengths[:capacity] / self.average_length)
+        slot_parts, weight_parts = [], []
         for term, qtf in Counter(query_terms).items():
             tid = self._term_id.get(term)
             if tid is None or self._df[tid] == 0:
                 continue
-            postings = self._postings[tid]
-            slots = postings.slots[: postings.size]
-            tf = postings.tfs[: postings.size].astype(np.float64)
-            weight = qtf * float(idf[tid])
-            scores[slots] += weight * (tf * (k1 + 1.0)) / (tf + norm[slots])
-            touched[slots] = True
+            slots, saturation = self._saturation(tid)
+            slot_parts.append(slots)
+            weight_parts.append(saturation * (qtf * float(idf[tid])))
+        if not slot_parts:
+            return np.zeros(capacity), np.empty(0, dtype=np.int64)
+        slots = np.concatenate(slot_parts)
+        scores = np.bincount(slots, weights=np.concatenate(weight_parts), minlength=capacity)
+        touched = np.zeros(capacity, dtype=bool)
+        touched[slots] = True
         touched &= self._alive[:capacity]
         return scores, np.flatnonzero(touched)
+
+    def _saturation(self, tid: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """A term's postings and their BM25 tf part ``tf·(k1+1) / (tf + k1·(1−b+b·len/avgdl))``
+        (cached until the next write changes the average length)."""
+        cached = self._saturation_cache.get(tid)
+        if cached is not None:
+            return cached
+        slots, tf = self._postings[tid].views()
+        k1, b = self.k1, self.b
+        norm = k1 * (1.0 - b + b * self._lengths[slots] / self.average_length)
+        entry = (slots.copy(), tf * (k1 + 1.0) / (tf + norm))
+        if len(self._saturation_cache) >= _SATURATION_CACHE_TERMS:
+            self._saturation_cache.clear()
+        self._saturation_cache[tid] = entry
+        return entry
 
     def _ordered(
         self, scores: np.ndarray[Any, Any], candidates: np.ndarray[Any, Any]
@@ -292,14 +306,13 @@ class BM25Index:
         alive = np.zeros(capacity, dtype=bool)
         alive[: old_slots.size] = True
         for postings in self._postings:
-            if postings.size == 0:
+            if not len(postings):
                 continue
-            slots = postings.slots[: postings.size]
+            slots, tfs = postings.views()
             new = remap[slots]
             keep = new >= 0
-            postings.slots = new[keep].astype(np.int32)
-            postings.tfs = postings.tfs[: postings.size][keep]
-            postings.size = int(postings.slots.shape[0])
+            postings.slots = array("i", new[keep].astype(np.int32).tobytes())
+            postings.tfs = array("d", tfs[keep].tobytes())
         self._ids = [doc_id for doc_id, _ in live]
         self._doc_terms = [self._doc_terms[slot] for _, slot in live]
         self._slot_of = {doc_id: i for i, (doc_id, _) in enumerate(live)}
