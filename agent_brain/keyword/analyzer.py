@@ -54,7 +54,7 @@ _NOT_WORD = {
 # Characters that never start or end a token: stripping them off a whitespace-separated
 # piece leaves the tokens the full tokenizer would find, so plain words take a fast path.
 _EDGE = "".join(sorted(set(",;:!?()[]{}<>\"'`*|=~^%&$#\u2018\u2019\u201c\u201d.")))
-_UNSEEN = object()
+_UNSEEN = "\x00"  # never a stem: text holding NUL is refused
 _WORD_CACHE = 500_000
 
 ANALYZERS = ("english", "simple")
@@ -75,7 +75,7 @@ class Analyzer:
         self._stop = ENGLISH_STOP_WORDS if language == "english" else frozenset()
         self._lock = threading.Lock()  # PyStemmer objects are not thread-safe
         self._word = lru_cache(maxsize=200_000)(self._analyze_word)
-        self._words: dict[str, object] = {}  # raw plain word -> stem (None: a stop word)
+        self._words: dict[str, str | None] = {}  # raw plain word -> stem (None: a stop word)
 
     def terms(self, text: str) -> list[str]:
         out: list[str] = []
