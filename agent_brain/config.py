@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,7 +25,7 @@ BACKENDS = ("chroma", "postgres")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ChromaHnswSettings(_Section):
@@ -210,7 +210,9 @@ def _refuse_inline_password(data: Mapping[str, Any], source: str) -> None:
     dsn = postgres.get("dsn") if isinstance(postgres, dict) else None
     if isinstance(dsn, str):
         try:
-            password = urlsplit(dsn).password
+            parts = urlsplit(dsn)
+            password = parts.password or any(
+                key.lower() == "password" for key in parse_qs(parts.query))
         except ValueError:
             password = None
         if password:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -58,8 +59,8 @@ class HybridSearcher:
         and fuses them with ``fusion`` (``rrf`` with ``rrf_k``, or ``weighted`` where ``alpha``
         weighs the vector side: 1 is pure vector, 0 pure keyword)."""
         s = self.settings
-        mode = mode or s.mode
-        fusion = fusion or s.fusion
+        mode = s.mode if mode is None else mode
+        fusion = s.fusion if fusion is None else fusion
         rrf_k = s.rrf_k if rrf_k is None else rrf_k
         alpha = s.alpha if alpha is None else alpha
         depth = s.candidates if candidates is None else candidates
@@ -76,9 +77,10 @@ class HybridSearcher:
             return await self.backend.vector_search(embedding, top_k, namespace, filters)
 
         depth = max(depth, top_k)
+        text = self._text(query_text, mode)
         vector, keyword = await asyncio.gather(
             self.backend.vector_search(embedding, depth, namespace, filters),
-            self.backend.keyword_search(self._text(query_text, mode), depth, namespace, filters),
+            self.backend.keyword_search(text, depth, namespace, filters),
         )
         legs = (_hits(vector, "vector"), _hits(keyword, "keyword"))
         if fusion == "rrf":
@@ -111,10 +113,12 @@ class HybridSearcher:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if fusion not in FUSIONS:
             raise InvalidInputError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
-        if isinstance(rrf_k, bool) or not isinstance(rrf_k, int | float) or not rrf_k > 0:
+        if (isinstance(rrf_k, bool) or not isinstance(rrf_k, int | float)
+                or not math.isfinite(rrf_k) or not rrf_k > 0):
             raise InvalidInputError(f"rrf_k must be a number > 0, got {rrf_k!r}",
                                     hint="60 is the customary value")
-        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha <= 1:
+        if (isinstance(alpha, bool) or not isinstance(alpha, int | float)
+                or not 0 <= alpha <= 1):
             raise InvalidInputError(
                 f"alpha must be within [0, 1], got {alpha!r}",
                 hint="alpha weighs the vector side: 1 is pure vector, 0 pure keyword",

@@ -241,11 +241,25 @@ def _as_vector(values: object, what: str) -> np.ndarray[Any, Any]:
             f"{what} must be a sequence of floats, got {type(values).__name__} {NOTHING_WRITTEN}"
         )
     try:
-        vector = np.asarray(values, dtype=np.float32)
+        raw = np.asarray(values)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(
             f"{what} must contain only numbers ({exc}) {NOTHING_WRITTEN}"
         ) from exc
+    if raw.dtype.kind not in "iuf":
+        raise InvalidInputError(
+            f"{what} must contain only numbers, got {raw.dtype.kind!r}-kind values such as "
+            f"{raw.flat[0]!r} {NOTHING_WRITTEN}" if raw.size else
+            f"{what} must be a non-empty sequence of floats {NOTHING_WRITTEN}"
+        )
+    if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and raw.size and (
+            np.abs(raw).max() > np.finfo(np.float32).max):
+        raise InvalidInputError(
+            f"{what} holds {np.abs(raw).max():g}, beyond float32's range "
+            f"(±{np.finfo(np.float32).max:g}) {NOTHING_WRITTEN}",
+            hint="embeddings are stored as float32; rescale the vector",
+        )
+    vector = raw.astype(np.float32)
     if vector.ndim != 1 or vector.shape[0] == 0:
         raise InvalidInputError(
             f"{what} must be a flat, non-empty sequence of floats, got shape {vector.shape} "

@@ -50,6 +50,9 @@ _NOT_WORD = {
     for cp in range(0x110000)
     if chr(cp).isnumeric() and not chr(cp).isdecimal() and not chr(cp).isalpha()
 }
+# "İ" is the one letter whose lowercase is not a letter ("i" + combining dot); PostgreSQL
+# lowercases it to a plain "i", and so do we, before tokenizing.
+_NOT_WORD[0x130] = "i"
 
 # Characters that never start or end a token: stripping them off a whitespace-separated
 # piece leaves the tokens the full tokenizer would find, so plain words take a fast path.

@@ -133,9 +133,6 @@ def test_fast_path_equals_general_tokenizer(language: str) -> None:
         assert analyzer.terms(text) == general(analyzer, text), repr(text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "'İ'.lower() is 'i' + U+0307 (not a letter): the fast path stems the lowercased word, "
-    "_tokens appends it unstemmed because _LETTERS.fullmatch fails on the lowercased token"))
 def test_dotted_capital_i_same_on_both_paths() -> None:
     analyzer = Analyzer()
     for text in ("İrunning", "ADDİTİONS"):

@@ -213,9 +213,6 @@ def test_password_in_yaml_dsn_is_refused(tmp_path: Path, dsn: str) -> None:
     assert "p%40ss" not in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "config._refuse_inline_password only checks urlsplit(dsn).password (the authority "
-    "part); a ?password=... query parameter, which libpq and asyncpg honour, passes"))
 def test_password_as_dsn_query_parameter_in_yaml_is_refused(tmp_path: Path) -> None:
     """libpq (and asyncpg) read ``?password=`` from a URI: that is a secret in the YAML too
     (agent_brain/backends/postgres/pool.py already redacts it from labels)."""

@@ -179,19 +179,12 @@ async def test_bad_arguments_are_refused(backend: StorageBackendProtocol) -> Non
             await searcher.search("apple", QUERY, **{"fusion": "weighted", **kwargs})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HybridSearcher._check accepts rrf_k=inf (`not rrf_k > 0` is False); "
-    "reciprocal_rank_fusion then divides 0.0 by len(legs)/(inf+1) == 0.0: ZeroDivisionError"))
 async def test_infinite_rrf_k_is_refused(backend: StorageBackendProtocol) -> None:
     searcher = HybridSearcher(backend)
     with pytest.raises(InvalidInputError, match="rrf_k"):
         await searcher.search("apple", QUERY, fusion="rrf", rrf_k=float("inf"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HybridSearcher.search uses `mode or s.mode` / `fusion or s.fusion`: a falsy mode or "
-    "fusion ('' or 0) silently becomes the default instead of being refused; only None "
-    "should mean 'the tuned default'"))
 @pytest.mark.parametrize("kwargs", [{"mode": ""}, {"fusion": ""}, {"fusion": 0}])
 async def test_falsy_mode_or_fusion_is_refused(backend: StorageBackendProtocol,
                                                kwargs: dict[str, Any]) -> None:
@@ -210,10 +203,6 @@ async def test_missing_inputs_and_bad_filters(backend: StorageBackendProtocol) -
         await searcher.search("apple", QUERY, filters={"n": {"$gt": [1]}})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HybridSearcher.search builds the vector_search coroutine, then calls self._text() "
-    "inside the asyncio.gather(...) argument list; when query_text is None that raises and "
-    "the vector_search coroutine is dropped unawaited (RuntimeWarning)"))
 async def test_missing_text_in_hybrid_leaves_no_unawaited_coroutine(
     backend: StorageBackendProtocol,
 ) -> None:
