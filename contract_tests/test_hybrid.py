@@ -145,8 +145,8 @@ class TestHybrid:
             results = await searcher.search(text, vector, top_k=30, fusion=fusion,
                                             namespace="hy", filters=filters)
             expected = (oracle.rrf([oracle.ranks(vscores, DEPTH), oracle.ranks(kraw, DEPTH)],
-                                   60.0) if fusion == "rrf"
-                        else oracle.weighted(vscores, knorm, 0.5))
+                                   store_config.search.rrf_k) if fusion == "rrf"
+                        else oracle.weighted(vscores, knorm, store_config.search.alpha))
             oracle.assert_ranked(fusion, [r.id for r in results], expected, 30, 1e-4)
             _check_evidence(fusion, results, vscores, knorm, kraw)
             by_id = {c.id: c for c in allowed}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,7 +31,10 @@ from rich.progress import (
 )
 
 from agent_brain.config import AgentBrainConfig, load_config
-from agent_brain.embedders import Embedder, HashingEmbedder, load_embedder
+from agent_brain.embedders.resolve import ResolvedEmbedding as ResolvedEmbedding
+from agent_brain.embedders.resolve import describe_embedder as describe_embedder
+from agent_brain.embedders.resolve import resolve_embedding as resolve_embedding
+from agent_brain.embedders.resolve import store_config as store_config
 from agent_brain.errors import AgentBrainError, ConfigError, InvalidInputError
 from agent_brain.factory import create_backend
 from agent_brain.protocol import StorageBackendProtocol
@@ -146,56 +148,6 @@ def load_cli_config(path: Path | None = None, *, environ: bool = True) -> AgentB
     """The configuration of ``--config`` (or ``path``), over defaults and environment."""
     chosen = path if path is not None else state().config_path
     return load_config(chosen, environ=environ)
-
-
-@dataclass(slots=True)
-class ResolvedEmbedding:
-    """The embedder a configuration resolves to, and the configuration the store is
-    opened with: ``embedding.model`` is the embedder's ``model_id`` (what the store
-    records), so a store embedded by one model refuses another."""
-
-    embedder: Embedder
-    config: AgentBrainConfig
-    label: str
-    fallback: bool
-    """The ``auto`` provider fell back to the offline hashing embedder."""
-
-
-def resolve_embedding(config: AgentBrainConfig) -> ResolvedEmbedding:
-    embedder = load_embedder(config.embedding)
-    effective = config.model_copy(deep=True)
-    effective.embedding.model = embedder.model_id
-    effective.embedding.dimension = embedder.dimension
-    fallback = isinstance(embedder, HashingEmbedder) and config.embedding.provider == "auto"
-    return ResolvedEmbedding(embedder, effective, describe_embedder(config, embedder), fallback)
-
-
-def store_config(config: AgentBrainConfig) -> AgentBrainConfig:
-    """The configuration to open a store with, for commands that do not embed (stats,
-    export, import, migrate): ``embedding.model`` is the model id the configured embedder
-    would record, found without loading a model or calling a service where possible
-    (``hash``: the hashing id; ``sentence-transformers``/``openai``/``ollama``: the
-    configured model; ``auto``: resolved for real only when sentence-transformers is
-    installed, since only then can the answer be a model rather than the fallback)."""
-    settings = config.embedding
-    if settings.provider == "auto" and importlib.util.find_spec("sentence_transformers"):
-        return resolve_embedding(config).config
-    effective = config.model_copy(deep=True)
-    if settings.provider in ("auto", "hash"):
-        effective.embedding.model = HashingEmbedder(settings.dimension).model_id
-    return effective
-
-
-def describe_embedder(config: AgentBrainConfig, embedder: Embedder) -> str:
-    provider = config.embedding.provider
-    if isinstance(embedder, HashingEmbedder):
-        if provider == "auto":
-            return (f"{embedder.model_id} (OFFLINE HASHING FALLBACK: {config.embedding.model} "
-                    "is not available, so vectors match words, not meaning; "
-                    "pip install 'agent-brain[embeddings]')")
-        return f"{embedder.model_id} (hashing embedder, offline, lexical only)"
-    kind = {"auto": "sentence-transformers"}.get(provider, provider)
-    return f"{embedder.model_id} ({kind}, {embedder.dimension} dimensions)"
 
 
 def say_embedder(resolved: ResolvedEmbedding) -> None:

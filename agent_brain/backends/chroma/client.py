@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import chromadb
@@ -59,8 +60,10 @@ class ChromaStore:
                 )
                 self.client.heartbeat()
             else:
+                # Resolved: chromadb caches clients by path string, so a relative path
+                # would reopen another folder's data after a chdir.
                 self.client = chromadb.PersistentClient(
-                    path=settings.path, settings=telemetry,
+                    path=str(Path(settings.path).expanduser().resolve()), settings=telemetry,
                     tenant=settings.tenant, database=settings.database,
                 )
         except Exception as exc:  # chromadb raises many types for an unreachable server

@@ -1,0 +1,69 @@
+"""Which model a store is opened under, decided in one place for every tool that embeds.
+
+A store records ``embedding.model`` at its first write and refuses another model later. The
+CLI, the eval runner and the framework adapters embed for the user, so they open stores
+under the id of the embedder they actually use (``agent-brain/hashing-v1-384`` when the
+``auto`` provider falls back to the offline hashing embedder), never under a model name
+that did not produce the vectors. Code that writes its own vectors sets ``embedding.model``
+itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from agent_brain.config import AgentBrainConfig
+from agent_brain.embedders.base import Embedder
+from agent_brain.embedders.factory import load_embedder
+from agent_brain.embedders.hashing import HashingEmbedder
+
+
+@dataclass(slots=True)
+class ResolvedEmbedding:
+    """The embedder a configuration resolves to, and the configuration the store is
+    opened with: ``embedding.model`` is the embedder's ``model_id`` (what the store
+    records), so a store embedded by one model refuses another."""
+
+    embedder: Embedder
+    config: AgentBrainConfig
+    label: str
+    fallback: bool
+    """The ``auto`` provider fell back to the offline hashing embedder."""
+
+
+def resolve_embedding(config: AgentBrainConfig) -> ResolvedEmbedding:
+    embedder = load_embedder(config.embedding)
+    effective = config.model_copy(deep=True)
+    effective.embedding.model = embedder.model_id
+    effective.embedding.dimension = embedder.dimension
+    fallback = isinstance(embedder, HashingEmbedder) and config.embedding.provider == "auto"
+    return ResolvedEmbedding(embedder, effective, describe_embedder(config, embedder), fallback)
+
+
+def store_config(config: AgentBrainConfig) -> AgentBrainConfig:
+    """The configuration to open a store with, for commands that do not embed (stats,
+    export, import, migrate): ``embedding.model`` is the model id the configured embedder
+    would record, found without loading a model or calling a service where possible
+    (``hash``: the hashing id; ``sentence-transformers``/``openai``/``ollama``: the
+    configured model; ``auto``: resolved for real only when sentence-transformers is
+    installed, since only then can the answer be a model rather than the fallback)."""
+    settings = config.embedding
+    if settings.provider == "auto" and importlib.util.find_spec("sentence_transformers"):
+        return resolve_embedding(config).config
+    effective = config.model_copy(deep=True)
+    if settings.provider in ("auto", "hash"):
+        effective.embedding.model = HashingEmbedder.model_id_for(settings.dimension)
+    return effective
+
+
+def describe_embedder(config: AgentBrainConfig, embedder: Embedder) -> str:
+    provider = config.embedding.provider
+    if isinstance(embedder, HashingEmbedder):
+        if provider == "auto":
+            return (f"{embedder.model_id} (OFFLINE HASHING FALLBACK: {config.embedding.model} "
+                    "is not available, so vectors match words, not meaning; "
+                    "pip install 'agent-brain[embeddings]')")
+        return f"{embedder.model_id} (hashing embedder, offline, lexical only)"
+    kind = {"auto": "sentence-transformers"}.get(provider, provider)
+    return f"{embedder.model_id} ({kind}, {embedder.dimension} dimensions)"
