@@ -292,8 +292,8 @@ async def snapshot(backend: StorageBackendProtocol, namespaces: Iterable[str] = 
 
 def assert_embedding(label: str, got: Sequence[float] | None, sent: Sequence[float] | None
                      ) -> None:
-    """Embeddings come back as the float32 values that were sent, within 1e-6 (relative
-    beyond magnitude 1: float32 itself has ~7 significant digits)."""
+    """Embeddings come back exactly as the float32 rounding of what was sent: a store keeps
+    the vector it was given, not its unit direction and not a re-derivation of it."""
     if sent is None:
         assert got is None, f"{label}: expected no embedding, got {got!r}"
         return
@@ -301,8 +301,11 @@ def assert_embedding(label: str, got: Sequence[float] | None, sent: Sequence[flo
     got_array = np.asarray(list(got), dtype=np.float64)
     assert got_array.shape == (len(sent),), f"{label}: embedding shape {got_array.shape}"
     want = f32(sent).astype(np.float64)
-    diff = np.abs(got_array - want) / np.maximum(1.0, np.abs(want))
-    assert float(diff.max()) <= 1e-6, f"{label}: embedding differs by {float(diff.max())}"
+    differs = np.flatnonzero(got_array != want)
+    assert differs.size == 0, (
+        f"{label}: embedding[{differs[0] if differs.size else 0}] is "
+        f"{got_array[differs[0]] if differs.size else 0!r}, sent (as float32) "
+        f"{want[differs[0]] if differs.size else 0!r}; {differs.size} components differ")
 
 
 async def refused(

@@ -57,7 +57,7 @@ class TestUpsert:
 
     async def test_embeddings_round_trip_as_float32(self, backend: StorageBackendProtocol
                                                     ) -> None:
-        """Embeddings come back as the float32 rounding of what was sent (within 1e-6);
+        """Embeddings come back as the float32 rounding of what was sent, bit for bit;
         None stays None; include_embeddings=False gives None for every chunk.
         If this fails, check the vector encoding (float16/float64 drift, normalisation of
         stored vectors — the store must keep the vector, not its unit version)."""

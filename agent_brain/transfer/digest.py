@@ -28,23 +28,3 @@ def chunk_digest(chunk: Chunk) -> str:
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     return digest.hexdigest()
-
-
-EMBEDDING_TOLERANCE = 1e-6
-"""Largest per-component difference :func:`equivalent` accepts between two embeddings."""
-
-
-def equivalent(a: Chunk, b: Chunk, tolerance: float = EMBEDDING_TOLERANCE) -> bool:
-    """Same id, text and metadata (exactly, types included) and embeddings equal within
-    ``tolerance`` per component. For stores that re-normalise vectors on write (Chroma's
-    cosine space does, which moves a float32 component by an ulp or two), where the exact
-    :func:`chunk_digest` of a faithful copy can differ."""
-    if (a.id, a.text) != (b.id, b.text):
-        return False
-    if canonical_metadata(a.metadata) != canonical_metadata(b.metadata):
-        return False
-    if a.embedding is None or b.embedding is None:
-        return a.embedding is None and b.embedding is None
-    x = np.asarray(a.embedding, dtype=np.float64)
-    y = np.asarray(b.embedding, dtype=np.float64)
-    return x.shape == y.shape and bool(np.all(np.abs(x - y) <= tolerance))

@@ -15,10 +15,8 @@ migration has been verified.
 by id in the target and their :func:`~agent_brain.transfer.digest.chunk_digest` compared
 (id, text, canonical metadata, float32 embedding bytes). Lookups by id make the check
 independent of how each backend collates ids; equal counts plus every source id present
-means the target holds nothing extra. When two digests differ only because the target
-re-normalised an embedding (Chroma's cosine space moves a component by an ulp or two), the
-chunk counts as copied if id, text and metadata are identical and every embedding
-component is within 1e-6; such chunks are counted separately (``renormalized``).
+means the target holds nothing extra. Both backends keep embeddings bit for bit, so a
+faithful copy has the same digest: there is no tolerance.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from typing import Any
 
 from agent_brain.errors import InvalidInputError
 from agent_brain.protocol import StorageBackendProtocol
-from agent_brain.transfer.digest import chunk_digest, equivalent
+from agent_brain.transfer.digest import chunk_digest
 from agent_brain.transfer.jsonl import PAGE_SIZE, iter_pages
 
 CHECKPOINT_VERSION = 1
@@ -92,8 +90,6 @@ class NamespaceCheck:
     """Ids whose content hash differs (first few)."""
     missing_total: int = 0
     different_total: int = 0
-    renormalized: int = 0
-    """Chunks identical except for embedding components within 1e-6 (see module doc)."""
 
     @property
     def ok(self) -> bool:
@@ -196,11 +192,7 @@ async def verify(
                     check.missing_total += 1
                     if len(check.missing) < keep:
                         check.missing.append(chunk.id)
-                elif chunk_digest(copy) == chunk_digest(chunk):
-                    pass
-                elif equivalent(copy, chunk):
-                    check.renormalized += 1
-                else:
+                elif chunk_digest(copy) != chunk_digest(chunk):
                     check.different_total += 1
                     if len(check.different) < keep:
                         check.different.append(chunk.id)

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
 
@@ -96,7 +95,7 @@ def test_migrate_chroma_postgres_chroma(
     assert [(r["id"], r["namespace"], r["text"], r["metadata"]) for r in original] == [
         (r["id"], r["namespace"], r["text"], r["metadata"]) for r in returned]
     for a, b in zip(original, returned, strict=True):
-        assert np.allclose(a["embedding"], b["embedding"], rtol=0, atol=1e-6)
+        assert a["embedding"] == b["embedding"]
     # PostgreSQL stores the float32 values it is given: exact
     on_pg = _export(cli, pg_config, "p.jsonl")
     assert [r["embedding"] for r in on_pg] == [r["embedding"] for r in original]

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import numpy as np
+
 from agent_brain.backends.chroma import writes
 from agent_brain.backends.chroma.client import ChromaStore, Record
 from agent_brain.backends.chroma.encoding import (
@@ -155,7 +157,8 @@ class ChromaBackend:
                 chunk.id, self._dimension)
             records.append(Record(chunk.id, chunk.text, embedding.tolist(),
                                   encode_metadata(chunk.metadata, has_embedding)))
-            rows.append(DocRow(chunk.id, chunk_terms, chunk.metadata, has_embedding))
+            rows.append(DocRow(chunk.id, chunk_terms, chunk.metadata, has_embedding,
+                               vector.astype("<f4").tobytes() if vector is not None else None))
         async with self._rw.write():
             mirror = await self._mirror(namespace)
             existing = [r.id for r in records if r.id in mirror]
@@ -311,7 +314,7 @@ class ChromaBackend:
         limit, offset = check_limit_offset(limit, offset)
         wanted = None if ids is None else list(dict.fromkeys(check_ids(ids)))
         node = parse_filter(filters)
-        store, _ = self._open()
+        store, sidecar = self._open()
         async with self._rw.read():
             mirror = await self._mirror(namespace)
             predicate = None if node is None else compile_predicate(node)
@@ -319,14 +322,24 @@ class ChromaBackend:
             targets = targets[offset:] if limit is None else targets[offset:offset + limit]
             if not targets:
                 return []
-            records = await self._run(store.fetch, namespace, targets, include_embeddings)
+            records = await self._run(store.fetch, namespace, targets, False)
+            exact: dict[str, bytes] = {}
+            if include_embeddings:
+                exact = await self._run(sidecar.embeddings, namespace, targets)
+                missing = [i for i in targets if i not in exact and i in records
+                           and i not in mirror.without_embedding]
+                if missing:  # rows from before exact embeddings were kept
+                    approximate = await self._run(store.fetch, namespace, missing, True)
+                    exact.update((i, np.asarray(r.embedding, dtype="<f4").tobytes())
+                                 for i, r in approximate.items())
         chunks = []
         for doc_id in targets:
             record = records.get(doc_id)
             if record is None:  # vanished underneath us (another client of a server)
                 continue
             metadata, has_embedding = decode_metadata(record.metadata)
-            embedding = record.embedding if include_embeddings and has_embedding else None
+            blob = exact.get(doc_id) if include_embeddings and has_embedding else None
+            embedding = np.frombuffer(blob, dtype="<f4").tolist() if blob is not None else None
             chunks.append(Chunk(doc_id, record.document, embedding, metadata))
         return chunks
 
@@ -463,8 +476,9 @@ class ChromaBackend:
         rows = []
         for record in store.scan(namespace):
             metadata, has_embedding = decode_metadata(record.metadata)
+            vector = np.asarray(record.embedding, dtype="<f4").tobytes() if has_embedding else None
             rows.append(DocRow(record.id, self._analyzer.terms(record.document), metadata,
-                               has_embedding))
+                               has_embedding, vector))
         seq = sidecar.begin(namespace, "rebuild", {})
         sidecar.commit_reset(namespace, None)
         sidecar.commit_upsert(namespace, rows, seq)

@@ -156,18 +156,20 @@ class ChromaStore:
                                      got["metadatas"][i])
         return out
 
-    def scan(self, namespace: str, page: int = 5000) -> Iterator[Record]:
-        """Every record of a namespace, without embeddings (for rebuilding the index)."""
+    def scan(self, namespace: str, page: int = 2000) -> Iterator[Record]:
+        """Every record of a namespace (for rebuilding the keyword index)."""
         collection = self.collection(namespace, create=False)
         if collection is None:
             return
         offset = 0
         while True:
-            got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            got = collection.get(include=["documents", "metadatas", "embeddings"],
+                                 limit=page, offset=offset)
             if not got["ids"]:
                 return
             for i, doc_id in enumerate(got["ids"]):
-                yield Record(doc_id, got["documents"][i] or "", [], got["metadatas"][i])
+                yield Record(doc_id, got["documents"][i] or "",
+                             [float(x) for x in got["embeddings"][i]], got["metadatas"][i])
             offset += len(got["ids"])
 
     def upsert(self, namespace: str, records: Sequence[Record]) -> None:

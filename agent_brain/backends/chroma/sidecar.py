@@ -4,6 +4,10 @@ It holds, per namespace and chunk, the analyzed terms, the metadata and whether 
 has an embedding, so that reopening a store rebuilds the in-memory BM25 index without
 re-reading or re-analyzing the text. Each write updates only the rows of its batch.
 
+It also keeps each chunk's embedding exactly as given (float32 bytes): Chroma's cosine space
+hands vectors back re-derived from their unit direction, a few ulps off, so ``get()`` reads
+embeddings from here and a store round-trips them bit for bit.
+
 It also holds the write journal that keeps Chroma and this file in step. A write first
 records what it is about to change (the ids it adds and the previous version of every chunk
 it replaces or deletes), then writes Chroma, then commits its rows here *and* drops its
@@ -34,6 +38,7 @@ CREATE TABLE IF NOT EXISTS docs (
     terms TEXT NOT NULL,
     metadata TEXT NOT NULL,
     has_embedding INTEGER NOT NULL,
+    embedding BLOB,
     PRIMARY KEY (namespace, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
@@ -52,6 +57,8 @@ class DocRow:
     terms: list[str]
     metadata: Metadata
     has_embedding: bool
+    embedding: bytes | None = None
+    """The embedding as little-endian float32 bytes (``None`` when unknown or absent)."""
 
 
 @dataclass(slots=True)
@@ -74,6 +81,9 @@ class Sidecar:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(docs)")}
+        if "embedding" not in columns:  # a sidecar written before exact embeddings were kept
+            self._db.execute("ALTER TABLE docs ADD COLUMN embedding BLOB")
 
     def close(self) -> None:
         with self._lock:
@@ -96,6 +106,21 @@ class Sidecar:
         for doc_id, terms, metadata, has_embedding in rows:
             yield DocRow(doc_id, terms.split(_SEPARATOR) if terms else [],
                          json.loads(metadata), bool(has_embedding))
+
+    def embeddings(self, namespace: str, ids: Iterable[str]) -> dict[str, bytes]:
+        """Stored embedding bytes of ``ids`` (ids without one are absent from the result)."""
+        ids = list(ids)
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                rows = self._db.execute(
+                    "SELECT id, embedding FROM docs WHERE namespace = ? AND embedding IS NOT NULL"
+                    f" AND id IN ({','.join('?' * len(part))})",  # placeholders only
+                    (namespace, *part),
+                ).fetchall()
+                found.update((doc_id, bytes(blob)) for doc_id, blob in rows)
+        return found
 
     def journal(self) -> list[JournalEntry]:
         with self._lock:
@@ -130,13 +155,13 @@ class Sidecar:
     def commit_upsert(self, namespace: str, rows: Iterable[DocRow], seq: int) -> None:
         with self._lock, self._transaction():
             self._db.executemany(
-                "INSERT INTO docs (namespace, id, terms, metadata, has_embedding) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, id) DO UPDATE SET "
+                "INSERT INTO docs (namespace, id, terms, metadata, has_embedding, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, id) DO UPDATE SET "
                 "terms = excluded.terms, metadata = excluded.metadata, "
-                "has_embedding = excluded.has_embedding",
+                "has_embedding = excluded.has_embedding, embedding = excluded.embedding",
                 ((namespace, r.id, _SEPARATOR.join(r.terms),
                   json.dumps(r.metadata, separators=(",", ":"), ensure_ascii=False),
-                  int(r.has_embedding)) for r in rows),
+                  int(r.has_embedding), r.embedding) for r in rows),
             )
             self._db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
 
