@@ -20,7 +20,7 @@ from typing import Any, Self
 import asyncpg
 
 from agent_brain.backends.postgres import bm25, embedded, namespaces, schema, vectors, writes
-from agent_brain.backends.postgres.codec import load_metadata, without_surrogates
+from agent_brain.backends.postgres.codec import load_metadata, vector_to_list, without_surrogates
 from agent_brain.backends.postgres.filters import Params, compile_filter
 from agent_brain.backends.postgres.names import NAMESPACES, SCHEMA, VERSION_TABLE
 from agent_brain.backends.postgres.pool import (
@@ -327,8 +327,8 @@ class PGBackend:
                 return []
         chunks = [
             Chunk(row["id"], row["text"],
-                  row["embedding"].to_list() if include_embeddings and row["embedding"] is not None
-                  else None,
+                  vector_to_list(row["embedding"])
+                  if include_embeddings and row["embedding"] is not None else None,
                   load_metadata(row["metadata"]))
             for row in rows
         ]

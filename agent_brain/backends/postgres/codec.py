@@ -75,3 +75,12 @@ def has_surrogate(text: str) -> bool:
 def without_surrogates(text: str) -> str:
     """``text`` with lone surrogates replaced by spaces (they are never word characters)."""
     return _SURROGATE.sub(" ", text)
+
+
+def vector_to_list(value: Any) -> list[float]:
+    """A decoded ``vector`` as a list of floats. pgvector-python's codec yields a ``Vector``
+    from 0.4 on and a numpy array before; peers' packages still pin the older one."""
+    if hasattr(value, "to_list"):
+        out: list[float] = value.to_list()
+        return out
+    return [float(x) for x in value]
