@@ -28,7 +28,8 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from agent_brain.errors import BackendUnavailableError
 from agent_brain.protocol import StorageBackendProtocol
@@ -307,3 +308,32 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+class RunnerLifecycle:
+    """``close()``/``aclose()`` and both context-manager protocols, for an adapter whose
+    backend calls go through ``self._runner`` (shared by the LlamaIndex and LangChain
+    stores)."""
+
+    _runner: BackendRunner
+
+    def close(self) -> None:
+        """Close the backend if this store opened it, and stop the store's loop."""
+        self._runner.close()
+
+    async def aclose(self) -> None:
+        await self._runner.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()

@@ -41,7 +41,6 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Literal
 
 import numpy as np
@@ -55,7 +54,7 @@ from agent_brain.embedders import Embedder, load_embedder
 from agent_brain.errors import InvalidInputError
 from agent_brain.hybrid import HybridSearcher
 from agent_brain.integrations._common import backend_from_config, mmr_candidates
-from agent_brain.integrations._runtime import BackendRunner, run_sync
+from agent_brain.integrations._runtime import BackendRunner, RunnerLifecycle, run_sync
 from agent_brain.protocol import Filters, StorageBackendProtocol
 from agent_brain.types import Chunk, SearchResult
 from agent_brain.validation import check_namespace
@@ -66,7 +65,7 @@ SearchMode = Literal["vector", "keyword", "hybrid"]
 _MODES: dict[str, SearchMode] = {"vector": "vector", "keyword": "keyword", "hybrid": "hybrid"}
 
 
-class AgentBrainVectorStore(VectorStore):
+class AgentBrainVectorStore(RunnerLifecycle, VectorStore):
     """A LangChain vector store backed by an Agent Brain backend (see the module docs).
 
     Build it with :meth:`from_config` (the store creates, opens and closes the backend) or
@@ -372,26 +371,6 @@ class AgentBrainVectorStore(VectorStore):
                                namespace)
 
     # ------------------------------------------------------------------ lifecycle
-    def close(self) -> None:
-        """Close the backend if this store opened it, and stop the store's loop."""
-        self._runner.close()
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    def __enter__(self) -> AgentBrainVectorStore:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AgentBrainVectorStore:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.aclose()
 
 
 def _identity(score: float) -> float:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -65,7 +64,7 @@ from agent_brain.integrations._common import (
     rank_by_cosine,
 )
 from agent_brain.integrations._llama_filters import combine, translate_filters
-from agent_brain.integrations._runtime import BackendRunner, run_sync
+from agent_brain.integrations._runtime import BackendRunner, RunnerLifecycle, run_sync
 from agent_brain.protocol import StorageBackendProtocol
 from agent_brain.types import Chunk, Metadata, SearchResult
 from agent_brain.validation import check_namespace
@@ -82,7 +81,7 @@ _MMR_PREFETCH_FACTOR = 4
 _DEFAULT_MMR_THRESHOLD = 0.5
 
 
-class AgentBrainVectorStore(BasePydanticVectorStore):
+class AgentBrainVectorStore(RunnerLifecycle, BasePydanticVectorStore):
     """A LlamaIndex vector store backed by an Agent Brain backend (see the module docs).
 
     Build it with :meth:`from_config` (the store creates, opens and closes the backend) or
@@ -248,26 +247,6 @@ class AgentBrainVectorStore(BasePydanticVectorStore):
     def persist(self, persist_path: str, fs: Any = None) -> None:
         """Nothing to do: every write is already durable in the backend."""
 
-    def close(self) -> None:
-        """Close the backend if this store opened it, and stop the store's loop."""
-        self._runner.close()
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    def __enter__(self) -> AgentBrainVectorStore:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AgentBrainVectorStore:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.aclose()
 
 
 class _QueryPlan:
