@@ -96,9 +96,12 @@ class StorageSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
-    provider: Literal["auto", "hash", "sentence-transformers", "openai", "ollama"] = "auto"
-    """``auto``: sentence-transformers when it and the model are available offline, else the
-    deterministic ``hash`` embedder (no download)."""
+    provider: Literal["auto", "hash", "sentence-transformers", "openai", "ollama", "none"] = (
+        "auto")
+    """Who embeds for the CLI, eval and the adapters. ``auto``: sentence-transformers when it
+    is installed, else the deterministic ``hash`` embedder (no download). ``none``: your code
+    computes the vectors; ``model`` names their model. A store records the model of the
+    provider that produced its vectors (:func:`agent_brain.embedders.recorded_model`)."""
     model: str = "all-MiniLM-L6-v2"
     dimension: int = Field(384, ge=1, le=16_000)
     distance: Literal["cosine"] = "cosine"

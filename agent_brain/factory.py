@@ -45,7 +45,15 @@ def backend_class(name: str) -> type[Any]:
 
 def create_backend(config: AgentBrainConfig | None = None) -> StorageBackendProtocol:
     """Build (but do not open) the backend the configuration names; ``await
-    backend.initialize()`` or ``async with`` it before use."""
-    config = config if config is not None else AgentBrainConfig()
+    backend.initialize()`` or ``async with`` it before use.
+
+    The store records the model of ``embedding.provider`` (the hashing embedder's id when
+    ``auto`` has no sentence-transformers to use): the same rule the CLI and the adapters
+    follow, so every entry point opens a store under the same model. Code that computes its
+    own vectors sets ``embedding.provider: none`` and ``embedding.model``.
+    """
+    from agent_brain.embedders.resolve import store_config
+
+    config = store_config(config if config is not None else AgentBrainConfig())
     backend: StorageBackendProtocol = backend_class(config.storage.backend)(config)
     return backend

@@ -29,6 +29,7 @@ DIMENSION = 8
 def base_config(backend: str) -> AgentBrainConfig:
     config = AgentBrainConfig()
     config.storage.backend = backend
+    config.embedding.provider = "none"  # the tests supply their own vectors
     config.embedding.dimension = DIMENSION
     config.embedding.model = "contract-test-model"
     return config

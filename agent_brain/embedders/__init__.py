@@ -6,7 +6,7 @@ CLI, the integrations and :class:`agent_brain.HybridSearcher` share one choice, 
 """
 
 from agent_brain.embedders.base import Embedder, EmbeddingKind
-from agent_brain.embedders.factory import load_embedder
+from agent_brain.embedders.factory import load_embedder, recorded_model
 from agent_brain.embedders.hashing import HashingEmbedder
 
-__all__ = ["Embedder", "EmbeddingKind", "HashingEmbedder", "load_embedder"]
+__all__ = ["Embedder", "EmbeddingKind", "HashingEmbedder", "load_embedder", "recorded_model"]

@@ -11,11 +11,11 @@ from agent_brain.errors import ConfigError
 
 
 def load_embedder(settings: EmbeddingSettings) -> Embedder:
-    """``auto`` prefers sentence-transformers when it is installed and the model loads
-    offline, and otherwise falls back to the deterministic hashing embedder; the returned
-    embedder's ``model_id`` says which one it is. ``openai`` and ``ollama`` call an HTTP
-    service (``embedding.base_url``); their vectors must have ``embedding.dimension``
-    components, which is checked on the first reply."""
+    """``auto`` is sentence-transformers when that package is installed (a model that then
+    fails to load is an error, not a silent fallback) and otherwise the deterministic hashing
+    embedder; the returned embedder's ``model_id`` says which one it is. ``openai`` and
+    ``ollama`` call an HTTP service (``embedding.base_url``); their vectors must have
+    ``embedding.dimension`` components, which is checked on the first reply."""
     provider = settings.provider
     if provider in ("hash", "auto") and settings.dimension < 8:
         raise ConfigError(
@@ -25,16 +25,15 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
         )
     if provider == "hash":
         return HashingEmbedder(settings.dimension)
-    if provider == "auto":
-        if importlib.util.find_spec("sentence_transformers") is None:
-            return HashingEmbedder(settings.dimension)
-        try:
-            embedder = _sentence_transformers(settings)
-        except ConfigError:
-            return HashingEmbedder(settings.dimension)
-        if embedder.dimension != settings.dimension:
-            return HashingEmbedder(settings.dimension)
-        return embedder
+    if provider == "auto" and not sentence_transformers_installed():
+        return HashingEmbedder(settings.dimension)
+    if provider == "none":
+        raise ConfigError(
+            "embedding.provider is 'none': this configuration computes no vectors (your code "
+            "supplies them)",
+            hint="choose a provider (auto, hash, sentence-transformers, openai, ollama) for "
+            "commands that embed text",
+        )
     if provider == "openai":
         from agent_brain.embedders.openai import OpenAIEmbedder
 
@@ -43,7 +42,7 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
         from agent_brain.embedders.ollama import OllamaEmbedder
 
         return OllamaEmbedder(settings)
-    if provider == "sentence-transformers":
+    if provider in ("sentence-transformers", "auto"):
         embedder = _sentence_transformers(settings)
     else:
         raise ConfigError(
@@ -57,6 +56,20 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
             hint=f"set embedding.dimension: {embedder.dimension}",
         )
     return embedder
+
+
+def sentence_transformers_installed() -> bool:
+    return importlib.util.find_spec("sentence_transformers") is not None
+
+
+def recorded_model(settings: EmbeddingSettings) -> str:
+    """The model id a store written under ``settings`` records: the hashing embedder's id
+    for ``hash`` (and for ``auto`` without sentence-transformers), else ``settings.model``.
+    Decided without loading anything, so every entry point agrees."""
+    if settings.provider == "hash" or (
+            settings.provider == "auto" and not sentence_transformers_installed()):
+        return HashingEmbedder.model_id_for(settings.dimension)
+    return settings.model
 
 
 def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:

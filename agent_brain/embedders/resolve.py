@@ -10,12 +10,11 @@ itself.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from agent_brain.config import AgentBrainConfig
 from agent_brain.embedders.base import Embedder
-from agent_brain.embedders.factory import load_embedder
+from agent_brain.embedders.factory import load_embedder, recorded_model
 from agent_brain.embedders.hashing import HashingEmbedder
 
 
@@ -42,18 +41,13 @@ def resolve_embedding(config: AgentBrainConfig) -> ResolvedEmbedding:
 
 
 def store_config(config: AgentBrainConfig) -> AgentBrainConfig:
-    """The configuration to open a store with, for commands that do not embed (stats,
-    export, import, migrate): ``embedding.model`` is the model id the configured embedder
-    would record, found without loading a model or calling a service where possible
-    (``hash``: the hashing id; ``sentence-transformers``/``openai``/``ollama``: the
-    configured model; ``auto``: resolved for real only when sentence-transformers is
-    installed, since only then can the answer be a model rather than the fallback)."""
-    settings = config.embedding
-    if settings.provider == "auto" and importlib.util.find_spec("sentence_transformers"):
-        return resolve_embedding(config).config
+    """``config`` with ``embedding.model`` set to what the store records
+    (:func:`~agent_brain.embedders.factory.recorded_model`); loads no model."""
+    model = recorded_model(config.embedding)
+    if model == config.embedding.model:
+        return config
     effective = config.model_copy(deep=True)
-    if settings.provider in ("auto", "hash"):
-        effective.embedding.model = HashingEmbedder.model_id_for(settings.dimension)
+    effective.embedding.model = model
     return effective
 
 

@@ -44,8 +44,9 @@ def backend_from_config(
         effective = config.model_copy(deep=True)
         effective.embedding.model = embedder.model_id
         effective.embedding.dimension = embedder.dimension
-    elif foreign:
-        effective = config
+    elif foreign:  # the framework's own embedding class computes the vectors
+        effective = config.model_copy(deep=True)
+        effective.embedding.provider = "none"
     else:
         from agent_brain.embedders.resolve import store_config
 

@@ -88,8 +88,12 @@ def test_foreign_embeddings_record_the_configured_model(yaml_config: Path,
             li_store.add([TextNode(id_="a", text="anything",
                                    embedding=embed_model.get_text_embedding("anything"))])
 
+    # Vectors computed outside Agent Brain are declared with provider "none".
+    declared = config.model_copy(deep=True)
+    declared.embedding.provider = "none"
+
     async def recorded() -> str | None:
-        async with create_backend(config) as backend:
+        async with create_backend(declared) as backend:
             return (await backend.info()).embedding_model
 
     assert asyncio.run(recorded()) == "my-team/fake-embedding"
