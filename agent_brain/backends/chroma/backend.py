@@ -155,7 +155,7 @@ class ChromaBackend:
             has_embedding = vector is not None
             embedding = vector if vector is not None else placeholder_vector(
                 chunk.id, self._dimension)
-            records.append(Record(chunk.id, chunk.text, embedding.tolist(),
+            records.append(Record(chunk.id, chunk.text, embedding,
                                   encode_metadata(chunk.metadata, has_embedding)))
             rows.append(DocRow(chunk.id, chunk_terms, chunk.metadata, has_embedding,
                                vector.astype("<f4").tobytes() if vector is not None else None))
@@ -163,7 +163,8 @@ class ChromaBackend:
             mirror = await self._mirror(namespace)
             existing = [r.id for r in records if r.id in mirror]
             await self._record_store_metadata(store)
-            await self._write(writes.upsert, store, sidecar, namespace, records, rows, existing)
+            await self._write(writes.upsert, store, sidecar, namespace, records, rows, existing,
+                              len(mirror) == 0)
             mirror.apply_upsert(rows)
         return len(records)
 
@@ -273,14 +274,16 @@ class ChromaBackend:
             ranked = await self._run(self._bm25, mirror, query, top_k, predicate)
             if not ranked:
                 return []
-            records = await self._run(store.fetch, namespace, [h[0] for h in ranked], False)
+            # Only the texts come from Chroma: the metadata is the mirror's (what the BM25
+            # ranking and the filter already used), copied. Skipping Chroma's metadata
+            # decoding makes a top-100 keyword leg of a hybrid search ~0.3 ms faster.
+            texts = await self._run(store.documents, namespace, [h[0] for h in ranked])
+            metadata = {doc_id: dict(mirror.metadata[doc_id]) for doc_id, _ in ranked}
         results = []
         for rank, (doc_id, score) in enumerate(ranked, start=1):
-            record = records[doc_id]
-            metadata, _ = decode_metadata(record.metadata)
             results.append(SearchResult(
-                id=doc_id, text=record.document, metadata=metadata, score=score, rank=rank,
-                keyword_score=score, keyword_rank=rank,
+                id=doc_id, text=texts[doc_id], metadata=metadata[doc_id], score=score,
+                rank=rank, keyword_score=score, keyword_rank=rank,
             ))
         return results
 

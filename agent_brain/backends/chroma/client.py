@@ -3,12 +3,13 @@ here through ``asyncio.to_thread``; nothing in this module is async."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings
 
 from agent_brain.backends.chroma.encoding import (
@@ -28,11 +29,16 @@ class Record:
 
     id: str
     document: str
-    embedding: list[float]
+    embedding: list[float] | np.ndarray[Any, Any]
+    """A list when read back from Chroma; the validated float32 array when written (handing
+    Chroma arrays spares a Python float per dimension both ways: at 100k × 384 that was
+    38M floats, 1.5 GB of peak memory and seconds of conversion)."""
     metadata: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "document": self.document, "embedding": self.embedding,
+        embedding = self.embedding
+        return {"id": self.id, "document": self.document,
+                "embedding": embedding if isinstance(embedding, list) else embedding.tolist(),
                 "metadata": self.metadata}
 
     @staticmethod
@@ -156,6 +162,17 @@ class ChromaStore:
                                      got["metadatas"][i])
         return out
 
+    def documents(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
+        """The texts of ``ids`` (absent ids are left out); no metadata, no vectors."""
+        collection = self.collection(namespace, create=False)
+        if collection is None or not ids:
+            return {}
+        out: dict[str, str] = {}
+        for part in self._batches(ids):
+            got = collection.get(ids=list(part), include=["documents"])
+            out.update(zip(got["ids"], (d or "" for d in got["documents"]), strict=True))
+        return out
+
     def scan(self, namespace: str, page: int = 2000) -> Iterator[Record]:
         """Every record of a namespace (for rebuilding the keyword index)."""
         collection = self.collection(namespace, create=False)
@@ -172,18 +189,29 @@ class ChromaStore:
                              [float(x) for x in got["embeddings"][i]], got["metadatas"][i])
             offset += len(got["ids"])
 
-    def upsert(self, namespace: str, records: Sequence[Record]) -> None:
+    def upsert(self, namespace: str, records: Sequence[Record],
+               new: Collection[str] = frozenset()) -> None:
+        """Write ``records``. Those whose id is in ``new`` (known to be absent) go through
+        Chroma's ``add``, which skips the existence check of ``upsert`` (~8% faster) but
+        silently ignores an id that does exist, so only an embedded store, whose every
+        writer holds the process lock and keeps the mirror exact, passes ``new``; against a
+        server another client may have written any id, and everything is upserted."""
         if not records:
             return
         collection = self.collection(namespace, create=True)
         assert collection is not None
-        for part in self._batches(records):
-            collection.upsert(
-                ids=[r.id for r in part],
-                embeddings=[r.embedding for r in part],
-                documents=[r.document for r in part],
-                metadatas=[r.metadata for r in part],
-            )
+        if self.settings.host:
+            new = frozenset()
+        added = [r for r in records if r.id in new] if new else []
+        rest = [r for r in records if r.id not in new] if new else list(records)
+        for write, group in ((collection.add, added), (collection.upsert, rest)):
+            for part in self._batches(group):
+                write(
+                    ids=[r.id for r in part],
+                    embeddings=[r.embedding for r in part],
+                    documents=[r.document for r in part],
+                    metadatas=[r.metadata for r in part],
+                )
 
     def delete(self, namespace: str, ids: Sequence[str]) -> None:
         collection = self.collection(namespace, create=False)

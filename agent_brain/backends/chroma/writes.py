@@ -28,9 +28,11 @@ def upsert(
     records: Sequence[Record],
     rows: Sequence[DocRow],
     existing: Sequence[str],
+    empty: bool = False,
 ) -> None:
     """Write ``records`` (and their sidecar ``rows``); ``existing`` are the ids already
-    stored, whose previous versions are journaled for rollback."""
+    stored, whose previous versions are journaled for rollback. ``empty``: the namespace
+    holds nothing yet (a first load), so every record may be added rather than upserted."""
     old = store.fetch(namespace, existing) if existing else {}
     added = [r.id for r in records if r.id not in old]
     for record in records:
@@ -44,7 +46,10 @@ def upsert(
     seq = sidecar.begin(namespace, "upsert",
                         {"added": added, "old": [r.to_json() for r in old.values()]})
     try:
-        store.upsert(namespace, records)
+        if empty:
+            store.upsert(namespace, records, new=set(added))
+        else:
+            store.upsert(namespace, records)
         sidecar.commit_upsert(namespace, rows, seq)
     except BaseException as exc:
         _undo(store, sidecar, namespace, seq, added, list(old.values()), exc)

@@ -226,8 +226,10 @@ class PGBackend:
         query = check_query_embedding(embedding, self.config.embedding.dimension)
         params = Params(3)
         where = compile_filter(node, params)
+        settings = vectors.query_settings(self._settings.index, top_k, self._iterative_scan,
+                                          node is not None)
         async with self._connection() as connection, connection.transaction(readonly=True):
-            ns = await namespaces.find(connection, namespace)
+            ns = await namespaces.find(connection, namespace, settings)
             if ns is None:
                 return []
             try:
@@ -238,6 +240,7 @@ class PGBackend:
                     exact_below=self.exact_scan_max_vectors,
                     iterative=self._iterative_scan,
                     filtered=node is not None,
+                    settings_applied=True,
                 )
             except asyncpg.UndefinedTableError:
                 return []  # the namespace was reset while we looked it up

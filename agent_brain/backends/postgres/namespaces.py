@@ -9,6 +9,7 @@ first write (standalone tables, filled, indexed, then attached; see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -39,9 +40,25 @@ def _namespace(row: asyncpg.Record, has_partitions: bool = True) -> Namespace:
                      row["total_length"], row["vector_index"], has_partitions)
 
 
-async def find(connection: asyncpg.Connection, name: str) -> Namespace | None:
-    """The committed namespace called ``name`` (``None`` if it has never been written)."""
-    row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM {NAMESPACES} WHERE name = $1", name)
+async def find(connection: asyncpg.Connection, name: str,
+               settings: Sequence[tuple[str, str]] = ()) -> Namespace | None:
+    """The committed namespace called ``name`` (``None`` if it has never been written).
+
+    ``settings``: ``(name, value)`` pairs to ``SET LOCAL`` in the same round trip (a search
+    needs both before its query; one statement instead of two saves ~0.1 ms a search, a
+    tenth of a vector search at 10k chunks). They are applied only when the namespace
+    exists, which is the only case in which a query follows.
+    """
+    if not settings:
+        row = await connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM {NAMESPACES} WHERE name = $1", name)
+    else:
+        row = await connection.fetchrow(
+            f"SELECT {_COLUMNS}, (SELECT count(set_config(s.name, s.value, true)) "
+            "FROM unnest($2::text[], $3::text[]) AS s(name, value)) AS applied "
+            f"FROM {NAMESPACES} WHERE name = $1",
+            name, [k for k, _ in settings], [v for _, v in settings],
+        )
     return None if row is None else _namespace(row)
 
 
