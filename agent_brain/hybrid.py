@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from agent_brain.config import SearchSettings
 from agent_brain.errors import InvalidInputError
 from agent_brain.filters import parse_filter
-from agent_brain.fusion import Hit, reciprocal_rank_fusion, weighted_fusion
+from agent_brain.fusion import Fused, Hit, reciprocal_rank_fusion, weighted_fusion
 from agent_brain.protocol import Filters, StorageBackendProtocol
-from agent_brain.types import SearchResult
+from agent_brain.types import Metadata, SearchResult
 from agent_brain.validation import check_top_k
 
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ Mode = Literal["vector", "keyword", "hybrid"]
 Fusion = Literal["rrf", "weighted"]
 MODES: tuple[str, ...] = ("vector", "keyword", "hybrid")
 FUSIONS: tuple[str, ...] = ("rrf", "weighted")
+
+Fuse = Callable[[Sequence[Hit], Sequence[Hit]], list[Fused]]
+"""Vector hits, keyword hits -> fused ranking (best first)."""
 
 
 class HybridSearcher:
@@ -78,34 +81,30 @@ class HybridSearcher:
 
         depth = max(depth, top_k)
         text = self._text(query_text, mode)
+        fuse = self._fuser(fusion, rrf_k, alpha)
+        # A backend may run both legs and the fusion itself (``fused_search``, same
+        # arguments, same answer), to fetch texts for the fused top_k only rather than for
+        # 2 x ``depth`` candidates; ``None`` means "not here, do it generically".
+        hook = getattr(self.backend, "fused_search", None)
+        if hook is not None:
+            done: list[SearchResult] | None = await hook(
+                embedding, text, depth, top_k, namespace, filters, fuse)
+            if done is not None:
+                return done
         vector, keyword = await asyncio.gather(
             self.backend.vector_search(embedding, depth, namespace, filters),
             self.backend.keyword_search(text, depth, namespace, filters),
         )
-        legs = (_hits(vector, "vector"), _hits(keyword, "keyword"))
+        texts = {r.id: r.text for r in (*keyword, *vector)}
+        metadata = {r.id: r.metadata for r in (*keyword, *vector)}
+        return assemble(_hits(vector, "vector"), _hits(keyword, "keyword"), fuse, top_k,
+                        texts, metadata)
+
+    def _fuser(self, fusion: str, rrf_k: float, alpha: float) -> Fuse:
+        normalization = self.settings.normalization
         if fusion == "rrf":
-            fused = reciprocal_rank_fusion(legs, rrf_k)
-        else:
-            fused = weighted_fusion(legs[0], legs[1], alpha, s.normalization)
-        by_id_vector = {r.id: r for r in vector}
-        by_id_keyword = {r.id: r for r in keyword}
-        results: list[SearchResult] = []
-        for rank, item in enumerate(fused[:top_k], start=1):
-            v, k = by_id_vector.get(item.id), by_id_keyword.get(item.id)
-            source = v or k
-            assert source is not None
-            results.append(SearchResult(
-                id=item.id,
-                text=source.text,
-                metadata=source.metadata,
-                score=min(1.0, max(0.0, item.score)),
-                rank=rank,
-                vector_score=v.vector_score if v else None,
-                keyword_score=k.keyword_score if k else None,
-                vector_rank=v.vector_rank if v else None,
-                keyword_rank=k.keyword_rank if k else None,
-            ))
-        return results
+            return lambda vector, keyword: reciprocal_rank_fusion((vector, keyword), rrf_k)
+        return lambda vector, keyword: weighted_fusion(vector, keyword, alpha, normalization)
 
     @staticmethod
     def _check(mode: str, fusion: str, rrf_k: float, alpha: float, depth: int) -> None:
@@ -154,3 +153,33 @@ def _hits(results: Sequence[SearchResult], leg: Literal["vector", "keyword"]) ->
         hits.append(Hit(r.id, rank if rank is not None else r.rank,
                         score if score is not None else r.score))
     return hits
+
+
+def assemble(
+    vector: Sequence[Hit],
+    keyword: Sequence[Hit],
+    fuse: Fuse | list[Fused],
+    top_k: int,
+    texts: Mapping[str, str],
+    metadata: Mapping[str, Metadata],
+) -> list[SearchResult]:
+    """Hybrid results with each leg's evidence; ``fuse`` is the fusion, or its result
+    already computed. ``texts`` and ``metadata`` cover at least the fused top_k."""
+    fused = fuse if isinstance(fuse, list) else fuse(vector, keyword)
+    by_id_vector = {h.id: h for h in vector}
+    by_id_keyword = {h.id: h for h in keyword}
+    results: list[SearchResult] = []
+    for rank, item in enumerate(fused[:top_k], start=1):
+        v, k = by_id_vector.get(item.id), by_id_keyword.get(item.id)
+        results.append(SearchResult(
+            id=item.id,
+            text=texts[item.id],
+            metadata=metadata[item.id],
+            score=min(1.0, max(0.0, item.score)),
+            rank=rank,
+            vector_score=v.score if v else None,
+            keyword_score=k.score if k else None,
+            vector_rank=v.rank if v else None,
+            keyword_rank=k.rank if k else None,
+        ))
+    return results

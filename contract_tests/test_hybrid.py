@@ -10,6 +10,7 @@ from typing import Any
 from agent_brain import Chunk, HybridSearcher, SearchResult, StorageBackendProtocol
 from agent_brain.config import AgentBrainConfig, SearchSettings
 from agent_brain.errors import FilterError, InvalidInputError
+from agent_brain.fusion import Hit, reciprocal_rank_fusion, weighted_fusion
 from contract_tests import oracle
 from contract_tests.data import axis, hybrid_corpus
 
@@ -152,6 +153,54 @@ class TestHybrid:
             by_id = {c.id: c for c in allowed}
             for r in results:
                 oracle.assert_payload(fusion, r, by_id[r.id])
+
+    async def test_hybrid_equals_fusion_of_the_backend_legs(
+        self, backend: StorageBackendProtocol
+    ) -> None:
+        """Hybrid results are exactly the fusion of vector_search and keyword_search at the
+        candidate depth: same ids, order, texts, metadata, scores and evidence, with
+        filters Chroma cannot pre-filter exactly, chunks stored without an embedding, and
+        filters that leave one leg empty. If this fails on one backend only, its
+        ``fused_search`` shortcut (if it has one) disagrees with its own legs."""
+        chunks, queries = hybrid_corpus()
+        no_vector = [Chunk(f"n{i}", "apple river stone cloud", None, {"i": 100 + i,
+                                                                      "side": "left"})
+                     for i in range(5)]
+        await backend.upsert([*chunks, *no_vector], namespace="hy")
+        searcher = HybridSearcher(backend)
+        cases: list[tuple[str, Any, float]] = [
+            ("apple river", None, 0.3),
+            ("stone cloud forest", {"$not": {"side": "left"}}, 0.7),
+            ("apple stone", {"side": {"$gt": "m"}}, 0.4),  # a string range: exact in Python
+            ("garden window", {"i": {"$exists": True, "$gte": 100}}, 0.5),  # no vector leg
+            ("zzz unknown", {"side": "right"}, 0.5),                         # no keyword leg
+        ]
+        for depth in (5, 40):
+            for n, (text, filters, alpha) in enumerate(cases):
+                vector = queries[n % 2]
+                legs = max(depth, 12)  # the searcher's legs are never shallower than top_k
+                v = await backend.vector_search(vector, legs, "hy", filters)
+                k = await backend.keyword_search(text, legs, "hy", filters)
+                by_id = {r.id: r for r in (*k, *v)}
+                vhits = [Hit(r.id, r.rank, r.score) for r in v]
+                khits = [Hit(r.id, r.rank, r.score) for r in k]
+                for fusion, fused in (("rrf", reciprocal_rank_fusion((vhits, khits), 5.0)),
+                                      ("weighted", weighted_fusion(vhits, khits, alpha))):
+                    label = f"{fusion} {text!r} {filters} depth {depth}"
+                    got = await searcher.search(text, vector, top_k=12, fusion=fusion,
+                                                rrf_k=5.0, alpha=alpha, namespace="hy",
+                                                filters=filters, candidates=depth)
+                    vr = {r.id: r for r in v}
+                    kr = {r.id: r for r in k}
+                    assert [r.id for r in got] == [f.id for f in fused[:12]], label
+                    for r, f in zip(got, fused, strict=False):
+                        assert (r.text, r.metadata) == (by_id[r.id].text,
+                                                        by_id[r.id].metadata), label
+                        assert r.score == min(1.0, max(0.0, f.score)), label
+                        assert r.vector_rank == (vr[r.id].rank if r.id in vr else None), label
+                        assert r.keyword_rank == (kr[r.id].rank if r.id in kr else None), label
+                        assert r.vector_score == (vr[r.id].score if r.id in vr else None)
+                        assert r.keyword_score == (kr[r.id].score if r.id in kr else None)
 
     async def test_bad_arguments(self, backend: StorageBackendProtocol) -> None:
         """A bad mode, fusion, alpha or rrf_k is an InvalidInputError, a malformed filter a

@@ -39,12 +39,15 @@ from agent_brain.errors import (
     DimensionMismatchError,
     InvalidInputError,
 )
-from agent_brain.filters import Predicate, compile_predicate, parse_filter
+from agent_brain.filters import FilterNode, Predicate, compile_predicate, parse_filter
+from agent_brain.fusion import Fused, Hit
+from agent_brain.hybrid import Fuse, assemble
 from agent_brain.keyword import Analyzer, saturate
 from agent_brain.protocol import Filters
 from agent_brain.types import (
     Capabilities,
     Chunk,
+    Metadata,
     NamespaceInfo,
     SearchResult,
     StoreInfo,
@@ -61,7 +64,32 @@ from agent_brain.validation import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = TypeVar("P")
 _GROWTH = 4
+
+
+def _similarity(distance: float) -> float:
+    """Chroma's cosine distance (in [0, 2]) as a score in [0, 1]."""
+    return min(1.0, max(0.0, 1.0 - distance / 2.0))
+
+
+def _nearest(
+    search: Callable[[int], tuple[int, list[tuple[str, float, P]]]],
+    top_k: int, exact: bool, total: int,
+) -> list[tuple[str, float, P]]:
+    """Ask Chroma for more until ``top_k`` exact matches are in hand, the answer is
+    exhausted, and no tie straddles the cut. ``search(n)`` asks for ``n`` neighbours and
+    gives how many Chroma returned and those that pass the exact filter, as
+    ``(id, score, payload)``; ``exact``: Chroma's ``where`` is the whole filter."""
+    n = min(total, top_k + 1 if exact else top_k * _GROWTH)
+    while True:
+        returned, kept = search(n)
+        kept.sort(key=lambda item: (-item[1], item[0]))
+        exhausted = returned < n or n >= total
+        tied = len(kept) > top_k and kept[top_k - 1][1] == kept[top_k][1]
+        if exhausted or (len(kept) >= top_k and not tied):
+            return kept[:top_k]
+        n = min(total, n * _GROWTH)
 
 
 class ChromaBackend:
@@ -217,42 +245,88 @@ class ChromaBackend:
             mirror = await self._mirror(namespace)
             if mirror.with_embedding == 0:
                 return []
-            predicate = None if node is None else compile_predicate(node)
-            translation = to_where(node)
-            where = translation.where
-            if mirror.without_embedding:
-                skip = {NO_EMBEDDING: {"$ne": True}}
-                where = skip if where is None else {"$and": [where, skip]}
-            hits = await self._run(self._nearest, store, namespace, vector.tolist(), top_k,
-                                   where, predicate, translation.exact, len(mirror))
+            where, predicate, exact = self._vector_filter(mirror, node)
+
+            def search(n: int) -> tuple[int, list[tuple[str, float, tuple[str, Metadata]]]]:
+                raw = store.query(namespace, vector.tolist(), n, where)
+                kept = []
+                for hit in raw:
+                    metadata, has_embedding = decode_metadata(hit.metadata)
+                    if has_embedding and (predicate is None or predicate(metadata)):
+                        kept.append((hit.id, _similarity(hit.distance), (hit.document, metadata)))
+                return len(raw), kept
+
+            hits = await self._run(_nearest, search, top_k, exact, len(mirror))
         return [
             SearchResult(id=doc_id, text=text, metadata=metadata, score=score, rank=rank,
                          vector_score=score, vector_rank=rank)
-            for rank, (doc_id, text, metadata, score) in enumerate(hits, start=1)
+            for rank, (doc_id, score, (text, metadata)) in enumerate(hits, start=1)
         ]
 
-    @staticmethod
-    def _nearest(
-        store: ChromaStore, namespace: str, vector: list[float], top_k: int,
-        where: dict[str, Any] | None, predicate: Predicate | None, exact: bool, total: int,
-    ) -> list[tuple[str, str, dict[str, Any], float]]:
-        """Ask Chroma for more until ``top_k`` exact matches are in hand, the answer is
-        exhausted, and no tie straddles the cut."""
-        n = min(total, top_k + 1 if exact else top_k * _GROWTH)
-        while True:
-            raw = store.query(namespace, vector, n, where)
-            kept = []
-            for hit in raw:
-                metadata, has_embedding = decode_metadata(hit.metadata)
-                if has_embedding and (predicate is None or predicate(metadata)):
-                    score = min(1.0, max(0.0, 1.0 - hit.distance / 2.0))
-                    kept.append((hit.id, hit.document, metadata, score))
-            kept.sort(key=lambda item: (-item[3], item[0]))
-            exhausted = len(raw) < n or n >= total
-            tied = len(kept) > top_k and kept[top_k - 1][3] == kept[top_k][3]
-            if exhausted or (len(kept) >= top_k and not tied):
-                return kept[:top_k]
-            n = min(total, n * _GROWTH)
+    async def fused_search(
+        self,
+        embedding: Sequence[float],
+        query: str,
+        depth: int,
+        top_k: int,
+        namespace: str,
+        filters: Filters | None,
+        fuse: Fuse,
+    ) -> list[SearchResult] | None:
+        """Hybrid search's hook (see :class:`~agent_brain.HybridSearcher`): both legs as
+        :meth:`vector_search` and :meth:`keyword_search` would give them, ``depth`` deep,
+        but ranked from the ids alone (metadata and embedding flags from the mirror), under
+        one read lock, and texts fetched for the fused ``top_k`` only: at 100k chunks and
+        depth 100 this halves a hybrid search. Only embedded stores, whose mirror no other
+        writer can make stale; against a server it returns ``None`` (the generic path)."""
+        if self._settings.host:
+            return None
+        check_namespace(namespace)
+        vector = check_query_embedding(embedding, self._dimension)
+        query = check_query_text(query)
+        node = parse_filter(filters)
+        store, _ = self._open()
+        async with self._rw.read():
+            mirror = await self._mirror(namespace)
+            if not len(mirror):
+                return []
+            where, predicate, exact = self._vector_filter(mirror, node)
+            known, no_vector = mirror.metadata, mirror.without_embedding
+
+            def search(n: int) -> tuple[int, list[tuple[str, float, None]]]:
+                raw = store.nearest(namespace, vector.tolist(), n, where)
+                kept = [(doc_id, _similarity(distance), None) for doc_id, distance in raw
+                        if doc_id in known and doc_id not in no_vector
+                        and (predicate is None or predicate(known[doc_id]))]
+                return len(raw), kept
+
+            def legs() -> tuple[list[Hit], list[Hit], list[Fused], dict[str, str]]:
+                nearest = (_nearest(search, depth, exact, len(mirror))
+                           if mirror.with_embedding else [])
+                vector_hits = [Hit(doc_id, rank, score)
+                               for rank, (doc_id, score, _) in enumerate(nearest, start=1)]
+                keyword_hits = [Hit(doc_id, rank, score) for rank, (doc_id, score)
+                                in enumerate(self._bm25(mirror, query, depth, predicate),
+                                             start=1)]
+                fused = fuse(vector_hits, keyword_hits)[:top_k]
+                texts = store.documents(namespace, [f.id for f in fused])
+                return vector_hits, keyword_hits, fused, texts
+
+            vector_hits, keyword_hits, fused, texts = await self._run(legs)
+            metadata = {f.id: dict(known[f.id]) for f in fused}
+        return assemble(vector_hits, keyword_hits, fused, top_k, texts, metadata)
+
+    def _vector_filter(self, mirror: NamespaceMirror, node: FilterNode | None
+                       ) -> tuple[dict[str, Any] | None, Predicate | None, bool]:
+        """Chroma's ``where`` (a sound pre-filter that also skips chunks stored without an
+        embedding), the exact predicate, and whether ``where`` alone is exact."""
+        predicate = None if node is None else compile_predicate(node)
+        translation = to_where(node)
+        where = translation.where
+        if mirror.without_embedding:
+            skip = {NO_EMBEDDING: {"$ne": True}}
+            where = skip if where is None else {"$and": [where, skip]}
+        return where, predicate, translation.exact
 
     async def keyword_search(
         self,

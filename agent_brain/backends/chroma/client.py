@@ -236,6 +236,18 @@ class ChromaStore:
             for i, doc_id in enumerate(got["ids"][0])
         ]
 
+    def nearest(
+        self, namespace: str, embedding: Sequence[float], n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """``(id, distance)`` of the ``n`` nearest; no texts or metadata (reading those for
+        100 hits costs more than the search itself at 100k chunks)."""
+        collection = self.collection(namespace, create=False)
+        if collection is None:
+            return []
+        got = collection.query(query_embeddings=[list(embedding)], n_results=n, where=where,
+                               include=["distances"])
+        return list(zip(got["ids"][0], map(float, got["distances"][0]), strict=True))
+
     def _batches(self, items: Sequence[T]) -> Iterator[Sequence[T]]:
         for start in range(0, len(items), self.max_batch):
             yield items[start:start + self.max_batch]
