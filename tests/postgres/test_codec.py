@@ -71,9 +71,13 @@ def test_scores_are_clamped() -> None:
 def test_query_settings() -> None:
     index = IndexSettings()
     assert dict(query_settings(index, 10, True)) == {
-        "hnsw.ef_search": "100", "ivfflat.probes": "10", "hnsw.iterative_scan": "strict_order",
-        "hnsw.max_scan_tuples": "20000", "ivfflat.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": "100", "hnsw.iterative_scan": "strict_order",
+        "hnsw.max_scan_tuples": "20000",
     }
+    ivfflat = IndexSettings(kind="ivfflat", probes=7)
+    assert dict(query_settings(ivfflat, 10, True)) == {
+        "ivfflat.probes": "7", "ivfflat.iterative_scan": "relaxed_order"}
+    assert dict(query_settings(ivfflat, 10, False)) == {"ivfflat.probes": "7"}
     assert dict(query_settings(index, 500, False))["hnsw.ef_search"] == "500"
     assert dict(query_settings(index, 5000, False))["hnsw.ef_search"] == "1000"
     assert "hnsw.iterative_scan" not in dict(query_settings(index, 10, False))

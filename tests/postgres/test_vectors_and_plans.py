@@ -90,21 +90,30 @@ async def test_keyword_search_uses_postings_and_gin(loaded: tuple[PGBackend, Any
 
 
 async def test_query_settings_are_transaction_local(loaded: tuple[PGBackend, Any]) -> None:
-    """set_config(..., true) inside the search's transaction: visible there, gone after,
-    so a pooled connection never carries one search's settings into the next."""
+    """set_config(..., true) inside the search's transaction, both ways a search applies
+    them (with the namespace lookup, and on their own): visible there, gone after, so a
+    pooled connection (released without a RESET ALL) never carries one search's settings
+    into the next."""
     backend, _ = loaded
-    index = backend._settings.index
-    async with backend._connection() as connection:
-        before = await connection.fetchval("SELECT current_setting('hnsw.ef_search', true)")
-        async with connection.transaction():
-            await vectors.apply_settings(connection, vectors.query_settings(index, 10, True))
-            inside = await connection.fetch(
-                "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
-                " current_setting('hnsw.max_scan_tuples'), current_setting('ivfflat.probes')")
-        after = await connection.fetchval("SELECT current_setting('hnsw.ef_search', true)")
-    assert tuple(inside[0]) == ("100", "strict_order", "20000", "10")
-    assert after == before
-    assert after != "100"
+    settings = vectors.query_settings(backend._settings.index, 10, True)
+    read = ("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+            " current_setting('hnsw.max_scan_tuples')")
+    for apply in ("find", "apply_settings"):
+        async with backend._connection() as connection:
+            before = await connection.fetchval("SELECT current_setting('hnsw.ef_search', true)")
+            async with connection.transaction():
+                if apply == "find":
+                    assert await namespaces.find(connection, "v", settings) is not None
+                else:
+                    await vectors.apply_settings(connection, settings)
+                inside = await connection.fetch(read)
+            after = await connection.fetchval("SELECT current_setting('hnsw.ef_search', true)")
+        assert tuple(inside[0]) == ("100", "strict_order", "20000"), apply
+        assert after == before, apply
+        assert after != "100", apply
+        async with backend._connection() as connection:  # the same or another pooled one
+            again = await connection.fetchval("SELECT current_setting('hnsw.ef_search', true)")
+        assert again != "100", apply
 
 
 async def test_ef_search_takes_effect(loaded: tuple[PGBackend, Any]) -> None:
@@ -199,3 +208,35 @@ async def test_ivfflat(pg_dsn: str) -> None:
         truth = {f"c{i:03d}" for i in np.argsort(-(x[:600] @ x[0]))[:10]}
         assert len(truth & {r.id for r in results}) >= 8
         assert len(await backend.vector_search(x[1], top_k=10, filters={"b": 1})) == 10
+
+
+async def test_remembered_namespace_survives_other_writers(pg_dsn: str) -> None:
+    """A vector search may skip the namespace lookup for a namespace it searched through the
+    index a moment ago. Writes by another backend (another process) in that moment must not
+    make it wrong: the namespace emptied, reset and refilled under a new partition, or
+    shrunk to one vector, each answers exactly."""
+    config = make_config(pg_dsn, dimension=DIM)
+    x = embedding_like(300, seed=11)
+    async with PGBackend(config) as reader, PGBackend(config) as writer:
+        reader.exact_scan_max_vectors = 0
+        await writer.upsert([Chunk(f"a{i}", "t", x[i]) for i in range(200)], namespace="r")
+        first = await reader.vector_search(x[0], top_k=5, namespace="r")
+        assert first[0].id == "a0"
+        assert "r" in reader._indexed  # remembered: the next search skips the lookup
+
+        await writer.delete(ids=[f"a{i}" for i in range(200)], namespace="r")
+        assert await reader.vector_search(x[0], top_k=5, namespace="r") == []
+
+        await writer.upsert([Chunk(f"b{i}", "t", x[100 + i]) for i in range(150)],
+                            namespace="r")
+        got = await reader.vector_search(x[100], top_k=5, namespace="r")
+        truth = sorted(range(100, 250), key=lambda i: -float(x[i] @ x[100]))[:5]
+        assert [r.id for r in got] == [f"b{i - 100}" for i in truth]
+
+        assert "r" in reader._indexed
+        await writer.reset(namespace="r")  # the remembered partition is dropped ...
+        await writer.upsert([Chunk("c0", "t", x[7])], namespace="r")  # ... and replaced
+        assert [r.id for r in await reader.vector_search(x[0], top_k=5, namespace="r")] == [
+            "c0"]
+        await writer.reset(namespace="r")
+        assert await reader.vector_search(x[0], top_k=5, namespace="r") == []

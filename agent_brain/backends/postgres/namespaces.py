@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from agent_brain.backends.postgres.local_settings import set_config_args, set_config_sql
 from agent_brain.backends.postgres.names import NAMESPACES, PARTITIONED, partition
 
 
@@ -49,16 +50,11 @@ async def find(connection: asyncpg.Connection, name: str,
     tenth of a vector search at 10k chunks). They are applied only when the namespace
     exists, which is the only case in which a query follows.
     """
-    if not settings:
-        row = await connection.fetchrow(
-            f"SELECT {_COLUMNS} FROM {NAMESPACES} WHERE name = $1", name)
-    else:
-        row = await connection.fetchrow(
-            f"SELECT {_COLUMNS}, (SELECT count(set_config(s.name, s.value, true)) "
-            "FROM unnest($2::text[], $3::text[]) AS s(name, value)) AS applied "
-            f"FROM {NAMESPACES} WHERE name = $1",
-            name, [k for k, _ in settings], [v for _, v in settings],
-        )
+    applied = f", {set_config_sql(settings, 2)}" if settings else ""
+    row = await connection.fetchrow(
+        f"SELECT {_COLUMNS}{applied} FROM {NAMESPACES} WHERE name = $1",
+        name, *set_config_args(settings),
+    )
     return None if row is None else _namespace(row)
 
 

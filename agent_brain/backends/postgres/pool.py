@@ -166,6 +166,21 @@ async def connect(target: Target, **kwargs: Any) -> asyncpg.Connection:
     return connection
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pool connection released without asyncpg's reset query.
+
+    The default reset (``CLOSE ALL; UNLISTEN *; RESET ALL; pg_advisory_unlock_all()``) is one
+    more round trip on every release: a fifth of a vector search at 10k chunks. Nothing here
+    leaves session state to reset: settings are ``SET LOCAL``, temporary tables are
+    ``ON COMMIT DROP``, the schema's advisory lock is taken on a connection of its own, and
+    nothing listens or keeps cursors. An open transaction is still rolled back on release
+    (asyncpg does that before asking for the reset query).
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(target: Target, settings: PostgresSettings, vector_schema: str
                       ) -> asyncpg.Pool:
     """The backend's pool: every connection decodes ``vector`` with pgvector's codec and
@@ -189,6 +204,7 @@ async def create_pool(target: Target, settings: PostgresSettings, vector_schema:
             command_timeout=settings.pool.command_timeout,
             timeout=CONNECT_TIMEOUT,
             init=init,
+            connection_class=PooledConnection,
             server_settings={"application_name": "agent-brain", "search_path": search_path},
             **target.connect_kwargs(),
         )

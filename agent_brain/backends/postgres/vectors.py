@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from agent_brain.backends.postgres.local_settings import set_config_args, set_config_sql
 from agent_brain.backends.postgres.namespaces import Namespace
 from agent_brain.config import IndexSettings
 
@@ -49,18 +50,21 @@ def query_settings(index: IndexSettings, top_k: int, iterative: bool, filtered: 
     A filtered search doubles it: the filtered neighbours lie deeper in the graph than the
     unfiltered ones (measured at 100k vectors: a 10% filter goes from recall 0.98 to 1.00 for
     ~10% more time; see docs/postgres.md).
+
+    Only the settings of the configured index kind: each one costs the search a little.
     """
+    if index.kind == "ivfflat":
+        settings = [("ivfflat.probes", str(index.probes))]
+        if iterative:
+            settings.append(("ivfflat.iterative_scan",
+                             "off" if index.iterative_scan == "off" else "relaxed_order"))
+        return settings
     ef_search = index.ef_search * (2 if filtered else 1)
-    settings = [
-        ("hnsw.ef_search", str(min(MAX_EF_SEARCH, max(ef_search, top_k)))),
-        ("ivfflat.probes", str(index.probes)),
-    ]
+    settings = [("hnsw.ef_search", str(min(MAX_EF_SEARCH, max(ef_search, top_k))))]
     if iterative:
         settings += [
             ("hnsw.iterative_scan", index.iterative_scan),
             ("hnsw.max_scan_tuples", str(index.max_scan_tuples)),
-            ("ivfflat.iterative_scan",
-             "off" if index.iterative_scan == "off" else "relaxed_order"),
         ]
     return settings
 
@@ -68,13 +72,9 @@ def query_settings(index: IndexSettings, top_k: int, iterative: bool, filtered: 
 async def apply_settings(connection: asyncpg.Connection, settings: Sequence[tuple[str, str]]
                          ) -> None:
     """``SET LOCAL`` each setting (the caller holds a transaction open)."""
-    names = [name for name, _ in settings]
-    values = [value for _, value in settings]
-    await connection.execute(
-        "SELECT set_config(s.name, s.value, true) FROM unnest($1::text[], $2::text[]) "
-        "AS s(name, value)",
-        names, values,
-    )
+    if settings:
+        await connection.execute(f"SELECT {set_config_sql(settings, 1)}",
+                                 *set_config_args(settings))
 
 
 async def search(
