@@ -33,6 +33,12 @@ class HybridSearcher:
     ``None`` arguments take the tuned defaults of ``settings`` (``search:`` in the YAML; see
     docs/quality.md for how they were tuned). With an ``embedder``, ``query_embedding`` may
     be omitted and is computed from ``query_text``.
+
+    A backend may offer ``fused_search(embedding, text, depth, top_k, namespace, filters,
+    fuse)``: it must return exactly :func:`assemble` over its own ``vector_search`` and
+    ``keyword_search`` legs at ``depth`` (the contract suite checks this), or ``None`` to
+    let the searcher run the legs itself. The embedded Chroma backend uses it to read texts
+    for the fused ``top_k`` only.
     """
 
     def __init__(
