@@ -129,6 +129,7 @@ class PGBackend:
         async with self._open_lock:
             pool, server = self._pool, self._embedded
             self._pool, self._embedded = None, None
+            self._indexed.clear()
             try:
                 if pool is not None:
                     try:
@@ -202,7 +203,6 @@ class PGBackend:
                     self.config.embedding.dimension, self._settings.index,
                 )
         except asyncpg.ProgramLimitExceededError as exc:
-            self._indexed.pop(namespace, None)
             longest = max(range(len(rows)), key=lambda i: len(rows[i][1]))
             raise InvalidInputError(
                 f"PostgreSQL cannot index a chunk of this batch: {exc} (the longest text is "
