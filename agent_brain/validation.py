@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agent_brain.errors import DimensionMismatchError, InvalidInputError
-from agent_brain.filters.parse import INT64_MAX, INT64_MIN
+from agent_brain.filters.parse import INT64_MAX, INT64_MIN, parse_filter
+from agent_brain.filters.tree import FilterNode
 from agent_brain.types import Chunk, Metadata
 
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,63}")
@@ -56,6 +57,21 @@ def check_ids(ids: object, what: str = "ids") -> list[str]:
             raise InvalidInputError(f"{what}[{i}] must be a non-empty string, got {item!r}")
         out.append(item)
     return out
+
+
+def check_delete(ids: object, filters: Mapping[str, Any] | None, namespace: str
+                 ) -> tuple[FilterNode | None, list[str] | None]:
+    """The guard every backend's ``delete`` starts with: the parsed filter and the
+    distinct ids (``None``: not restricted by id). Refuses a call with neither, so that a
+    forgotten argument never empties a namespace."""
+    node = parse_filter(filters)
+    if ids is None and node is None:
+        raise InvalidInputError(
+            "delete() needs ids, filters or both; it never deletes a whole namespace "
+            "by accident (nothing was deleted)",
+            hint=f"use reset({namespace!r}) to remove every chunk of the namespace",
+        )
+    return node, None if ids is None else list(dict.fromkeys(check_ids(ids)))
 
 
 def check_limit_offset(limit: object, offset: object) -> tuple[int | None, int]:

@@ -37,7 +37,6 @@ from agent_brain.errors import (
     BackendUnavailableError,
     ConfigError,
     DimensionMismatchError,
-    InvalidInputError,
 )
 from agent_brain.filters import FilterNode, Predicate, compile_predicate, parse_filter
 from agent_brain.fusion import Fused, Hit
@@ -53,6 +52,7 @@ from agent_brain.types import (
     StoreInfo,
 )
 from agent_brain.validation import (
+    check_delete,
     check_ids,
     check_limit_offset,
     check_namespace,
@@ -203,13 +203,7 @@ class ChromaBackend:
         filters: Filters | None = None,
     ) -> int:
         check_namespace(namespace)
-        node = parse_filter(filters)
-        if ids is None and node is None:
-            raise InvalidInputError(
-                "delete() needs ids, filters or both; deleting everything is reset()'s job",
-                hint=f"call reset(namespace={namespace!r}) to empty the namespace",
-            )
-        wanted = None if ids is None else list(dict.fromkeys(check_ids(ids)))
+        node, wanted = check_delete(ids, filters, namespace)
         store, sidecar = self._open()
         async with self._rw.write():
             mirror = await self._mirror(namespace)

@@ -39,6 +39,7 @@ from agent_brain.protocol import Filters
 from agent_brain.types import Capabilities, Chunk, NamespaceInfo, SearchResult, StoreInfo
 from agent_brain.validation import (
     NOTHING_WRITTEN,
+    check_delete,
     check_ids,
     check_limit_offset,
     check_namespace,
@@ -221,14 +222,7 @@ class PGBackend:
         filters: Filters | None = None,
     ) -> int:
         check_namespace(namespace)
-        node = parse_filter(filters)
-        if ids is None and node is None:
-            raise InvalidInputError(
-                "delete() needs ids, filters or both; it never deletes a whole namespace "
-                "by accident (nothing was deleted)",
-                hint=f"use reset({namespace!r}) to remove every chunk of the namespace",
-            )
-        wanted = None if ids is None else check_ids(ids)
+        node, wanted = check_delete(ids, filters, namespace)
         if wanted is not None and not wanted:
             return 0
         params = Params(1)
