@@ -282,7 +282,6 @@ class PGBackend:
                         exact_below=self.exact_scan_max_vectors,
                         iterative=self._iterative_scan,
                         filtered=node is not None,
-                        settings_applied=True,
                     )
                 except asyncpg.UndefinedTableError:
                     # The namespace was reset since we looked it up (or since it was

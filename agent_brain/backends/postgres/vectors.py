@@ -90,16 +90,14 @@ async def search(
     exact_below: int,
     iterative: bool,
     filtered: bool,
-    settings_applied: bool = False,
 ) -> list[asyncpg.Record]:
     """Rows ``(id, text, metadata, distance)`` by distance then id; ``where`` is a predicate
-    over alias ``c`` whose parameters start at ``$3``. Runs in the caller's transaction;
-    ``settings_applied``: the caller already applied :func:`query_settings` in it."""
+    over alias ``c`` whose parameters start at ``$3``. Runs in the caller's transaction, in
+    which the caller has applied :func:`query_settings` (with the namespace lookup, or by
+    :func:`apply_settings`)."""
     if namespace.n_vectors == 0:
         return []
     if namespace.n_vectors > exact_below and namespace.vector_index is not None:
-        if not settings_applied:
-            await apply_settings(connection, query_settings(index, top_k, iterative, filtered))
         sql = approximate_sql(namespace, dimension, where)
         if returns_in_order(index, iterative):
             # One row beyond top_k shows whether a tie straddles the cut; only then fetch
